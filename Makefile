@@ -1,0 +1,45 @@
+# Every target creates what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+
+.PHONY: install test lint typecheck unit demo bench package clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# checkov pins an older botocore than aiobotocore allows, so it lives in its own venv.
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2'
+	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) $(CHECKOV_VENV)/.installed lint typecheck
+	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(BIN)/pytest -q
+
+demo: $(STAMP)
+	$(BIN)/ecr-findings demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+package: $(STAMP)
+	$(BIN)/python -m infra.package
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

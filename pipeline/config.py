@@ -1,0 +1,104 @@
+"""Settings, read once from the environment and validated with every problem listed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from pipeline import limits
+from pipeline.errors import ConfigError
+
+DEFAULT_LOG_GROUP_PREFIX = "/aws/ecr/image-scan-findings/"
+
+
+class Settings(BaseModel):
+    """Every knob of the consumer. Field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    log_group_prefix: str = Field(DEFAULT_LOG_GROUP_PREFIX, alias="FINDINGS_LOG_GROUP_PREFIX")
+    dead_letter_queue_url: str | None = Field(None, alias="DEAD_LETTER_QUEUE_URL")
+    # The source queue's redrive maxReceiveCount: the last attempt forwards to the DLQ itself
+    # so that the dead message carries its reason.
+    max_receive_count: int = Field(5, ge=1, le=1000, alias="MAX_RECEIVE_COUNT")
+    log_retention_days: int | None = Field(None, alias="LOG_RETENTION_DAYS")
+    log_kms_key_arn: str | None = Field(None, alias="LOG_KMS_KEY_ARN")
+
+    # Bounded fan-out: images processed at once, and PutLogEvents calls in flight.
+    max_concurrent_images: int = Field(16, ge=1, le=1000, alias="MAX_CONCURRENT_IMAGES")
+    max_concurrent_puts: int = Field(32, ge=1, le=1000, alias="MAX_CONCURRENT_PUTS")
+    # Client-side rate limits (calls per second for this one consumer). The defaults keep two
+    # concurrent consumers (the event source mapping's default MaximumConcurrency) under the
+    # default account quotas.
+    ecr_findings_rate: float = Field(10.0, gt=0, alias="ECR_FINDINGS_RATE")
+    put_log_events_rate: float = Field(
+        limits.QUOTA_PUT_LOG_EVENTS_TPS / 4, gt=0, alias="PUT_LOG_EVENTS_RATE"
+    )
+    create_log_stream_rate: float = Field(
+        limits.QUOTA_CREATE_LOG_STREAM_TPS / 2, gt=0, alias="CREATE_LOG_STREAM_RATE"
+    )
+    create_log_group_rate: float = Field(
+        limits.QUOTA_CREATE_LOG_GROUP_TPS / 2, gt=0, alias="CREATE_LOG_GROUP_RATE"
+    )
+    get_log_events_rate: float = Field(
+        limits.QUOTA_GET_LOG_EVENTS_TPS / 2, gt=0, alias="GET_LOG_EVENTS_RATE"
+    )
+    findings_page_size: int = Field(
+        limits.ECR_FINDINGS_MAX_RESULTS, ge=1, le=limits.ECR_FINDINGS_MAX_RESULTS,
+        alias="FINDINGS_PAGE_SIZE",
+    )
+    # botocore's own retry settings, same names and meaning as the AWS SDKs'.
+    retry_mode: Literal["standard", "adaptive", "legacy"] = Field(
+        "standard", alias="AWS_RETRY_MODE"
+    )
+    max_attempts: int = Field(5, ge=1, le=20, alias="AWS_MAX_ATTEMPTS")
+    # Stop starting work this long before the Lambda deadline; what is unfinished is retried.
+    deadline_margin_ms: int = Field(10_000, ge=0, alias="DEADLINE_MARGIN_MS")
+    emit_metrics: bool = Field(True, alias="EMIT_METRICS")
+    metrics_namespace: str = Field("ECRFindingsLogger", min_length=1, alias="METRICS_NAMESPACE")
+
+    @field_validator("log_group_prefix")
+    @classmethod
+    def _prefix_is_a_group_name(cls, value: str) -> str:
+        import re
+
+        if value and not re.fullmatch(limits.LOG_GROUP_NAME_PATTERN, value):
+            raise ValueError("may hold only letters, digits and . - _ / #")
+        if len(value) > limits.LOG_GROUP_NAME_MAX - 2:
+            raise ValueError("is too long to leave room for a repository name")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention_is_accepted(cls, value: int | None) -> int | None:
+        if value is not None and value not in limits.VALID_RETENTION_DAYS:
+            allowed = ", ".join(str(v) for v in sorted(limits.VALID_RETENTION_DAYS))
+            raise ValueError(f"must be one of CloudWatch Logs' values: {allowed}")
+        return value
+
+    @field_validator("dead_letter_queue_url", "log_kms_key_arn", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("log_retention_days", mode="before")
+    @classmethod
+    def _blank_retention_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from the environment; raise ConfigError naming every bad variable."""
+    env = os.environ if environ is None else environ
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    try:
+        return Settings.model_validate({k: v for k, v in env.items() if k in aliases})
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"{name}={env.get(name, '')!r}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

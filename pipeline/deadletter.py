@@ -1,0 +1,89 @@
+"""The dead-letter message format shared by the consumer (writer) and the CLI (reader).
+
+A dead message is the original SQS body, unchanged, with these message attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline import limits
+
+ERROR_CODE = "ErrorCode"  # short machine-readable reason, e.g. image_not_found
+ERROR_MESSAGE = "ErrorMessage"  # one human sentence
+RETRYABLE = "Retryable"  # "true" when the message died of retries running out
+RECEIVE_COUNT = "ReceiveCount"  # ApproximateReceiveCount when it died
+SOURCE_MESSAGE_ID = "SourceMessageId"  # messageId on the source queue
+FAILED_AT = "FailedAt"  # ISO 8601 UTC
+REPOSITORY = "Repository"  # when the body could be decoded
+IMAGE_DIGEST = "ImageDigest"  # when the body could be decoded
+
+ALL_ATTRIBUTES = (
+    ERROR_CODE,
+    ERROR_MESSAGE,
+    RETRYABLE,
+    RECEIVE_COUNT,
+    SOURCE_MESSAGE_ID,
+    FAILED_AT,
+    REPOSITORY,
+    IMAGE_DIGEST,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    code: str
+    message: str
+    retryable: bool
+    receive_count: int
+    source_message_id: str
+    failed_at: str
+    repository: str | None = None
+    image_digest: str | None = None
+
+
+def to_attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
+    """SQS MessageAttributes for SendMessage."""
+    values = {
+        ERROR_CODE: letter.code,
+        ERROR_MESSAGE: letter.message[: limits.DLQ_REASON_MAX_CHARS] or letter.code,
+        RETRYABLE: "true" if letter.retryable else "false",
+        RECEIVE_COUNT: str(letter.receive_count),
+        SOURCE_MESSAGE_ID: letter.source_message_id,
+        FAILED_AT: letter.failed_at,
+        REPOSITORY: letter.repository,
+        IMAGE_DIGEST: letter.image_digest,
+    }
+    return {
+        name: {"DataType": "Number" if name == RECEIVE_COUNT else "String", "StringValue": value}
+        for name, value in values.items()
+        if value  # SQS rejects empty attribute values
+    }
+
+
+def from_attributes(attributes: Mapping[str, Any]) -> DeadLetter | None:
+    """Read back what to_attributes wrote (as ReceiveMessage returns it); None if absent."""
+
+    def get(name: str) -> str | None:
+        value = attributes.get(name)
+        if isinstance(value, Mapping):
+            found = value.get("StringValue", value.get("stringValue"))
+            return str(found) if found is not None else None
+        return None
+
+    code = get(ERROR_CODE)
+    if code is None:
+        return None
+    count = get(RECEIVE_COUNT)
+    return DeadLetter(
+        code=code,
+        message=get(ERROR_MESSAGE) or "",
+        retryable=get(RETRYABLE) == "true",
+        receive_count=int(count) if count and count.isdigit() else 0,
+        source_message_id=get(SOURCE_MESSAGE_ID) or "",
+        failed_at=get(FAILED_AT) or "",
+        repository=get(REPOSITORY),
+        image_digest=get(IMAGE_DIGEST),
+    )

@@ -1,0 +1,170 @@
+"""Decode an SQS record body (an EventBridge event) into the image scan it announces.
+
+Two event kinds are accepted:
+- source ``aws.ecr``, detail-type ``ECR Image Scan``, scan-status ``COMPLETE`` (basic scanning);
+- source ``aws.inspector2``, detail-type ``Inspector2 Scan``, scan-status
+  ``INITIAL_SCAN_COMPLETE`` (enhanced scanning; ``detail.repository-name`` is the repository ARN).
+Anything else raises PermanentError with a reason code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import PermanentError
+
+ScanKind = Literal["basic", "enhanced"]
+
+ECR_SOURCE, ECR_DETAIL_TYPE, ECR_COMPLETE = "aws.ecr", "ECR Image Scan", "COMPLETE"
+INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE, INSPECTOR_COMPLETE = (
+    "aws.inspector2",
+    "Inspector2 Scan",
+    "INITIAL_SCAN_COMPLETE",
+)
+_ACCEPTED = {
+    (ECR_SOURCE, ECR_DETAIL_TYPE): ("basic", ECR_COMPLETE),
+    (INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE): ("enhanced", INSPECTOR_COMPLETE),
+}
+
+# ECR's own repository-name rule (CreateRepository), at most 256 characters.
+REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+REPOSITORY_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"repository/(?P<name>.+)"
+)
+DIGEST = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageScan:
+    """One image scan to log, as announced by one event."""
+
+    kind: ScanKind
+    event_id: str
+    account: str | None
+    region: str | None
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    time: str  # the event's `time` exactly as sent; it names the streams
+    timestamp_ms: int
+    severity_counts: dict[str, int] | None  # from the event, when it carries them
+
+    @property
+    def expects_findings(self) -> bool:
+        counts = {k: v for k, v in (self.severity_counts or {}).items() if k != "TOTAL"}
+        return sum(counts.values()) > 0
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    scan_status: str = Field(alias="scan-status")
+    repository_name: str = Field(alias="repository-name", min_length=1, max_length=2048)
+    image_digest: str = Field(alias="image-digest", pattern=DIGEST)
+    image_tags: list[str] = Field(default_factory=list, alias="image-tags")
+    finding_severity_counts: dict[str, int] | None = Field(
+        None, alias="finding-severity-counts"
+    )
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str = Field(min_length=1)
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    time: str
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    resources: list[str] = Field(default_factory=list)
+    detail: _Detail
+
+
+class _Time(BaseModel):
+    value: AwareDatetime
+
+
+def _format_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "event"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _parse_time(value: str) -> int:
+    try:
+        parsed: datetime = _Time.model_validate({"value": value}).value
+    except ValidationError:
+        raise PermanentError(
+            "invalid_event", f"time: not an ISO 8601 timestamp with a zone: {value!r}"
+        ) from None
+    return int(parsed.timestamp() * 1000)
+
+
+def decode(body: str | bytes) -> ImageScan:
+    """Validate one SQS message body; raise PermanentError(code, reason) when it is not usable."""
+    try:
+        raw: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PermanentError("malformed_json", f"message body is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PermanentError(
+            "not_an_event", f"message body is a JSON {type(raw).__name__}, not an event object"
+        )
+    key = (raw.get("source"), raw.get("detail-type"))
+    if key not in _ACCEPTED:
+        raise PermanentError(
+            "unsupported_event",
+            f"unsupported event source/detail-type {key[0]!r}/{key[1]!r}; expected "
+            f"{ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r} or {INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r}",
+        )
+    kind, complete = _ACCEPTED[key]  # type: ignore[index]
+    try:
+        event = _Event.model_validate(raw)
+    except ValidationError as exc:
+        raise PermanentError("invalid_event", _format_errors(exc)) from None
+
+    detail = event.detail
+    if detail.scan_status != complete:
+        raise PermanentError(
+            "scan_not_complete",
+            f"scan-status is {detail.scan_status!r}; only {complete!r} scans are logged",
+        )
+    account, region, repository = event.account, event.region, detail.repository_name
+    arn = REPOSITORY_ARN.fullmatch(repository)
+    if arn:
+        repository = arn["name"]
+    elif kind == "enhanced":
+        raise PermanentError(
+            "invalid_event", f"detail.repository-name: not a repository ARN: {repository!r}"
+        )
+    for resource in [detail.repository_name, *event.resources]:
+        match = REPOSITORY_ARN.fullmatch(resource)
+        if match:
+            account = account or match["account"]
+            region = region or match["region"]
+    if len(repository) > 256 or not REPOSITORY_NAME.fullmatch(repository):
+        raise PermanentError(
+            "invalid_event", f"detail.repository-name: not a valid ECR repository name: "
+            f"{repository!r}"
+        )
+    return ImageScan(
+        kind=kind,
+        event_id=event.id,
+        account=account,
+        region=region,
+        repository=repository,
+        digest=detail.image_digest,
+        tags=tuple(detail.image_tags),
+        time=event.time,
+        timestamp_ms=_parse_time(event.time),
+        severity_counts=detail.finding_severity_counts,
+    )

@@ -1,0 +1,84 @@
+"""Log group and stream names: the AWS sample's layout, which downstream tools parse.
+
+Group:  <prefix><repository-name>
+Stream: <SEVERITY>-<TAG>-<DIGEST_HEX>-<TIME>, and SUMMARY-<TAG>-<DIGEST_HEX>-<TIME>
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pipeline import limits
+
+SUMMARY = "SUMMARY"
+UNTAGGED = "untagged"
+UNDEFINED_SEVERITY = "UNDEFINED"
+# Severities in the order streams are listed and written.
+SEVERITY_ORDER = (
+    "CRITICAL",
+    "HIGH",
+    "MEDIUM",
+    "LOW",
+    "INFORMATIONAL",
+    "UNTRIAGED",
+    "UNDEFINED",
+)
+
+
+def log_group_name(prefix: str, repository: str) -> str:
+    name = f"{prefix}{repository}"
+    if len(name) > limits.LOG_GROUP_NAME_MAX:
+        raise ValueError(f"log group name longer than {limits.LOG_GROUP_NAME_MAX}: {name!r}")
+    return name
+
+
+def digest_hex(digest: str) -> str:
+    """``sha256:abc…`` → ``abc…`` (any algorithm prefix is dropped)."""
+    return digest.split(":", 1)[1] if ":" in digest else digest
+
+
+def stream_time(event_time: str) -> str:
+    return event_time.replace(":", "-")
+
+
+def first_tag(tags: tuple[str, ...] | list[str]) -> str:
+    return tags[0] if tags else UNTAGGED
+
+
+def normalize_severity(value: object) -> str:
+    """The severity a finding is filed under: upper-case, or UNDEFINED when absent."""
+    if not isinstance(value, str) or not value.strip():
+        return UNDEFINED_SEVERITY
+    return value.strip().upper()
+
+
+def _clean(part: str) -> str:
+    # Stream names may hold anything but ':' and '*'.
+    for bad in limits.LOG_STREAM_FORBIDDEN:
+        part = part.replace(bad, "-")
+    return part
+
+
+def stream_name(kind: str, tag: str, digest: str, event_time: str) -> str:
+    """The stream for one severity (or SUMMARY) of one image scan.
+
+    A tag long enough to push the name past 512 characters is shortened, keeping a hash of
+    the full tag so that distinct long tags still get distinct streams.
+    """
+    head, tail = _clean(kind), f"{digest_hex(digest)}-{stream_time(event_time)}"
+    tag = _clean(tag)
+    name = f"{head}-{tag}-{_clean(tail)}"
+    if len(name) <= limits.LOG_STREAM_NAME_MAX:
+        return name
+    short = hashlib.sha256(tag.encode()).hexdigest()[:12]
+    room = limits.LOG_STREAM_NAME_MAX - len(head) - len(tail) - len(short) - 4
+    if room < 1:
+        raise ValueError(f"stream name cannot fit {limits.LOG_STREAM_NAME_MAX} characters")
+    return f"{head}-{tag[:room]}~{short}-{_clean(tail)}"
+
+
+def severity_rank(severity: str) -> int:
+    try:
+        return SEVERITY_ORDER.index(severity)
+    except ValueError:
+        return len(SEVERITY_ORDER)
