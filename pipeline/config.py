@@ -47,7 +47,9 @@ class Settings(BaseModel):
         limits.QUOTA_GET_LOG_EVENTS_TPS / 2, gt=0, alias="GET_LOG_EVENTS_RATE"
     )
     findings_page_size: int = Field(
-        limits.ECR_FINDINGS_MAX_RESULTS, ge=1, le=limits.ECR_FINDINGS_MAX_RESULTS,
+        limits.ECR_FINDINGS_MAX_RESULTS,
+        ge=1,
+        le=limits.ECR_FINDINGS_MAX_RESULTS,
         alias="FINDINGS_PAGE_SIZE",
     )
     # botocore's own retry settings, same names and meaning as the AWS SDKs'.

@@ -27,7 +27,7 @@ INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE, INSPECTOR_COMPLETE = (
     "Inspector2 Scan",
     "INITIAL_SCAN_COMPLETE",
 )
-_ACCEPTED = {
+_ACCEPTED: dict[tuple[object, object], tuple[ScanKind, str]] = {
     (ECR_SOURCE, ECR_DETAIL_TYPE): ("basic", ECR_COMPLETE),
     (INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE): ("enhanced", INSPECTOR_COMPLETE),
 }
@@ -69,9 +69,7 @@ class _Detail(BaseModel):
     repository_name: str = Field(alias="repository-name", min_length=1, max_length=2048)
     image_digest: str = Field(alias="image-digest", pattern=DIGEST)
     image_tags: list[str] = Field(default_factory=list, alias="image-tags")
-    finding_severity_counts: dict[str, int] | None = Field(
-        None, alias="finding-severity-counts"
-    )
+    finding_severity_counts: dict[str, int] | None = Field(None, alias="finding-severity-counts")
 
 
 class _Event(BaseModel):
@@ -126,7 +124,7 @@ def decode(body: str | bytes) -> ImageScan:
             f"unsupported event source/detail-type {key[0]!r}/{key[1]!r}; expected "
             f"{ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r} or {INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r}",
         )
-    kind, complete = _ACCEPTED[key]  # type: ignore[index]
+    kind, complete = _ACCEPTED[key]
     try:
         event = _Event.model_validate(raw)
     except ValidationError as exc:
@@ -153,8 +151,8 @@ def decode(body: str | bytes) -> ImageScan:
             region = region or match["region"]
     if len(repository) > 256 or not REPOSITORY_NAME.fullmatch(repository):
         raise PermanentError(
-            "invalid_event", f"detail.repository-name: not a valid ECR repository name: "
-            f"{repository!r}"
+            "invalid_event",
+            f"detail.repository-name: not a valid ECR repository name: {repository!r}",
         )
     return ImageScan(
         kind=kind,

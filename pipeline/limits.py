@@ -39,8 +39,30 @@ ECR_ENHANCED_FINDINGS_PAGE = 100
 
 # CloudWatch Logs retention values accepted by PutRetentionPolicy.
 VALID_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-     2922, 3288, 3653}
+    {
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    }
 )
 
 # SQS (developer guide): a message is at most 1 MiB; SendMessageBatch takes 10 entries.

@@ -1,0 +1,44 @@
+"""Lambda entry point: SQS batch of ECR scan events → CloudWatch Logs.
+
+Lambda's Python runtime calls ``handler`` synchronously, so one event loop (an
+``asyncio.Runner``) and the AWS clients are kept at module level and reused by every warm
+invocation. Settings are read and validated on the first call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline.aws.clients import Clients
+from pipeline.config import load_settings
+from pipeline.consumer import Consumer, LambdaContext
+
+_runner: asyncio.Runner | None = None
+_consumer: Consumer | None = None
+
+
+async def _start() -> Consumer:
+    settings = load_settings()
+    clients = await Clients(settings).open()
+    return Consumer(settings, clients)
+
+
+def handler(event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    global _runner, _consumer
+    if _runner is None:
+        _runner = asyncio.Runner()
+    if _consumer is None:
+        _consumer = _runner.run(_start())
+    return _runner.run(_consumer.consume(event, context))
+
+
+def reset() -> None:
+    """Close the clients and the loop; the next call starts afresh (reads settings again)."""
+    global _runner, _consumer
+    if _runner is not None:
+        if _consumer is not None:
+            _runner.run(_consumer.clients.close())
+        _runner.close()
+    _runner = _consumer = None

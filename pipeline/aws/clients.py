@@ -1,0 +1,70 @@
+"""AWS clients for one consumer, created once and kept across warm invocations."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aioboto3
+from botocore.config import Config
+
+from pipeline.aws.errors import THROTTLING_CODES
+from pipeline.config import Settings
+from pipeline.metrics import Metrics
+
+
+class Clients:
+    """The logs and sqs clients, plus one ECR client per region (events name the region)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._session = aioboto3.Session()
+        self._stack = AsyncExitStack()
+        self._ecr: dict[str | None, Any] = {}
+        self._ecr_lock = asyncio.Lock()
+        self.logs: Any = None
+        self.sqs: Any = None
+        # Calls are counted into whatever Metrics the current invocation installs.
+        self.metrics = Metrics()
+        self.config = Config(
+            retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+            max_pool_connections=settings.max_concurrent_puts + settings.max_concurrent_images,
+            connect_timeout=5,
+            read_timeout=30,
+            tcp_keepalive=True,
+            # Our packer already keeps every request inside the API's limits; skipping
+            # botocore's per-event validation saves CPU on large batches.
+            parameter_validation=False,
+        )
+
+    async def open(self) -> Clients:
+        self.logs = await self._enter("logs", None)
+        self.sqs = await self._enter("sqs", None)
+        return self
+
+    async def ecr(self, region: str | None) -> Any:
+        if region not in self._ecr:
+            async with self._ecr_lock:
+                if region not in self._ecr:
+                    self._ecr[region] = await self._enter("ecr", region)
+        return self._ecr[region]
+
+    async def _enter(self, service: str, region: str | None) -> Any:
+        kwargs: dict[str, Any] = {"config": self.config}
+        if region:
+            kwargs["region_name"] = region
+        client = await self._stack.enter_async_context(self._session.client(service, **kwargs))
+        client.meta.events.register("response-received", self._count)
+        return client
+
+    def _count(self, event_name: str, parsed_response: Any = None, **_: Any) -> None:
+        api = event_name.rsplit(".", 1)[-1]
+        code = None
+        if isinstance(parsed_response, dict):
+            code = parsed_response.get("Error", {}).get("Code")
+        self.metrics.record_api_call(api, code, code in THROTTLING_CODES)
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+        self._ecr.clear()

@@ -1,0 +1,107 @@
+"""ecr:DescribeImageScanFindings, every page, with outcomes classified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline.aws.errors import classify, error_code
+from pipeline.concurrency import RateLimiter
+from pipeline.errors import PermanentError, RetryableError
+from pipeline.events import ImageScan
+
+API = "DescribeImageScanFindings"
+READY = frozenset({"COMPLETE", "ACTIVE"})
+STILL_RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
+# Scan statuses after which no findings will ever come for this scan.
+FINAL_WITHOUT_FINDINGS = {
+    "FAILED": "scan_failed",
+    "UNSUPPORTED_IMAGE": "unsupported_image",
+    "SCAN_ELIGIBILITY_EXPIRED": "scan_eligibility_expired",
+    "FINDINGS_UNAVAILABLE": "findings_unavailable",
+    "LIMIT_EXCEEDED": "scan_limit_exceeded",
+    "IMAGE_ARCHIVED": "image_archived",
+}
+
+
+@dataclass(slots=True)
+class ScanFindings:
+    registry_id: str | None
+    status: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    severity_counts: dict[str, int] = field(default_factory=dict)
+    completed_at: datetime | None = None
+    vulnerability_source_updated_at: datetime | None = None
+    pages: int = 0
+
+
+async def fetch_findings(
+    client: Any, scan: ImageScan, *, page_size: int, limiter: RateLimiter
+) -> ScanFindings:
+    """All findings of one image scan (basic ``findings`` or ``enhancedFindings``).
+
+    Raises RetryableError when the scan is not readable yet (still running, or COMPLETE with no
+    findings readable although some are counted) and PermanentError when it never will be.
+    """
+    params: dict[str, Any] = {
+        "repositoryName": scan.repository,
+        "imageId": {"imageDigest": scan.digest},
+        "maxResults": page_size,
+    }
+    if scan.account:
+        params["registryId"] = scan.account
+    result: ScanFindings | None = None
+    while True:
+        await limiter.acquire()
+        try:
+            page = await client.describe_image_scan_findings(**params)
+        except ClientError as exc:
+            if error_code(exc) == "ScanNotFoundException":
+                # The event said the scan completed; the API may not know it yet.
+                raise RetryableError("scan_not_found", f"{API}: {exc}") from None
+            raise classify(exc, API) from None
+        except Exception as exc:  # network, timeouts: retry the message later
+            raise classify(exc, API) from None
+        status_info = page.get("imageScanStatus") or {}
+        status = str(status_info.get("status") or "UNKNOWN")
+        if result is None:
+            result = _first_page(page, status, status_info)
+        body = page.get("imageScanFindings") or {}
+        result.findings.extend(body.get("findings") or ())
+        result.findings.extend(body.get("enhancedFindings") or ())
+        result.pages += 1
+        token = page.get("nextToken")
+        if not token:
+            break
+        params["nextToken"] = token
+    assert result is not None
+    counted = sum(v for k, v in result.severity_counts.items() if k != "TOTAL")
+    if not result.findings and (counted > 0 or scan.expects_findings):
+        raise RetryableError(
+            "findings_not_ready",
+            f"scan is {result.status} and counts findings, but none are readable yet",
+        )
+    return result
+
+
+def _first_page(page: dict[str, Any], status: str, status_info: dict[str, Any]) -> ScanFindings:
+    if status in STILL_RUNNING:
+        raise RetryableError("scan_in_progress", f"scan status is {status}")
+    if status in FINAL_WITHOUT_FINDINGS:
+        detail = status_info.get("description") or ""
+        raise PermanentError(
+            FINAL_WITHOUT_FINDINGS[status], f"scan status is {status}: {detail}".rstrip(": ")
+        )
+    if status not in READY:
+        raise RetryableError("scan_status_unknown", f"unexpected scan status {status}")
+    body = page.get("imageScanFindings") or {}
+    return ScanFindings(
+        registry_id=page.get("registryId"),
+        status=status,
+        severity_counts=dict(body.get("findingSeverityCounts") or {}),
+        completed_at=body.get("imageScanCompletedAt"),
+        vulnerability_source_updated_at=body.get("vulnerabilitySourceUpdatedAt"),
+    )

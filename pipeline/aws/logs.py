@@ -1,0 +1,154 @@
+"""CloudWatch Logs: groups (created once, cached), streams, reads for idempotency, puts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline.aws.errors import classify, error_code
+from pipeline.batching import LogEvent
+from pipeline.concurrency import RateLimiter
+from pipeline.errors import PermanentError, RetryableError
+
+ALREADY_EXISTS = "ResourceAlreadyExistsException"
+NOT_FOUND = "ResourceNotFoundException"
+
+
+class LogsLimiters:
+    def __init__(
+        self, *, put: float, create_stream: float, create_group: float, get_events: float
+    ) -> None:
+        self.put = RateLimiter(put)
+        self.create_stream = RateLimiter(create_stream)
+        self.create_group = RateLimiter(create_group)
+        self.get_events = RateLimiter(get_events)
+
+
+class LogsWriter:
+    """Writes to CloudWatch Logs. Lives across warm invocations so its group cache does too."""
+
+    def __init__(
+        self,
+        client: Any,
+        limiters: LogsLimiters,
+        *,
+        retention_days: int | None = None,
+        kms_key_arn: str | None = None,
+    ) -> None:
+        self._client = client
+        self._limit = limiters
+        self._retention_days = retention_days
+        self._kms_key_arn = kms_key_arn
+        self._groups: set[str] = set()
+        self._retention_pending: set[str] = set()
+        self._group_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def ensure_group(self, group: str) -> None:
+        if group in self._groups:
+            return
+        # One CreateLogGroup per group even when many messages of a new repository arrive
+        # together (the quota is 10 a second per account).
+        async with self._group_locks[group]:
+            if group not in self._groups:
+                await self._create_group(group)
+            self._group_locks.pop(group, None)
+
+    async def _create_group(self, group: str) -> None:
+        params: dict[str, Any] = {"logGroupName": group}
+        if self._kms_key_arn:
+            params["kmsKeyId"] = self._kms_key_arn
+        await self._limit.create_group.acquire()
+        created = await self._create(self._client.create_log_group, "CreateLogGroup", params)
+        if self._retention_days and (created or group in self._retention_pending):
+            # Only on groups we created: an existing group's retention is its owner's choice.
+            # Remembered until it succeeds, so a failed call is retried with the message.
+            self._retention_pending.add(group)
+            await self._call(
+                self._client.put_retention_policy,
+                "PutRetentionPolicy",
+                logGroupName=group,
+                retentionInDays=self._retention_days,
+            )
+            self._retention_pending.discard(group)
+        self._groups.add(group)
+
+    async def ensure_stream(self, group: str, stream: str) -> bool:
+        """Create the stream; True if we created it, False if it already existed."""
+        await self._limit.create_stream.acquire()
+        params = {"logGroupName": group, "logStreamName": stream}
+        return await self._create(self._client.create_log_stream, "CreateLogStream", params)
+
+    async def has_events(self, group: str, stream: str) -> bool:
+        await self._limit.get_events.acquire()
+        page = await self._call(
+            self._client.get_log_events,
+            "GetLogEvents",
+            logGroupName=group,
+            logStreamName=stream,
+            startFromHead=True,
+            limit=1,
+        )
+        return bool(page.get("events"))
+
+    async def read_messages(self, group: str, stream: str) -> Counter[str]:
+        """Every message already in a stream (a multiset), to skip on a retried write."""
+        seen: Counter[str] = Counter()
+        params: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamName": stream,
+            "startFromHead": True,
+        }
+        while True:
+            await self._limit.get_events.acquire()
+            page = await self._call(self._client.get_log_events, "GetLogEvents", **params)
+            seen.update(e["message"] for e in page.get("events", ()))
+            token = page.get("nextForwardToken")
+            # GetLogEvents signals the end by returning the token it was given.
+            if not page.get("events") or not token or token == params.get("nextToken"):
+                return seen
+            params["nextToken"] = token
+
+    async def put(self, group: str, stream: str, batch: list[LogEvent]) -> None:
+        await self._limit.put.acquire()
+        response = await self._call(
+            self._client.put_log_events,
+            "PutLogEvents",
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": e.timestamp, "message": e.message} for e in batch],
+        )
+        rejected = response.get("rejectedLogEventsInfo")
+        if rejected:
+            # Those events were dropped by CloudWatch; retrying the message rewrites only what
+            # is missing (see read_messages), with timestamps recomputed.
+            raise RetryableError("log_events_rejected", f"PutLogEvents rejected events: {rejected}")
+
+    async def _create(self, method: Any, api: str, params: dict[str, Any]) -> bool:
+        try:
+            await method(**params)
+        except ClientError as exc:
+            if error_code(exc) == ALREADY_EXISTS:
+                return False
+            raise self._classify(exc, api, params) from None
+        except Exception as exc:
+            raise classify(exc, api) from None
+        return True
+
+    async def _call(self, method: Any, api: str, **params: Any) -> dict[str, Any]:
+        try:
+            response: dict[str, Any] = await method(**params)
+        except Exception as exc:
+            raise self._classify(exc, api, params) from None
+        return response
+
+    def _classify(self, exc: BaseException, api: str, params: dict[str, Any]) -> Exception:
+        if isinstance(exc, ClientError) and error_code(exc) == NOT_FOUND:
+            # Someone deleted the group after we cached it: forget it, recreate on retry.
+            self._groups.discard(params.get("logGroupName", ""))
+            return RetryableError("log_group_missing", f"{api}: {exc}")
+        if isinstance(exc, ClientError) and error_code(exc) == "InvalidParameterException":
+            return PermanentError("log_events_invalid", f"{api}: {exc}")
+        return classify(exc, api)

@@ -1,0 +1,72 @@
+"""Observability: one JSON line per message outcome, and CloudWatch Embedded Metric Format.
+
+EMF documents are JSON lines on stdout; Lambda ships them to CloudWatch Logs, which turns them
+into metrics with no PutMetricData calls.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import orjson
+
+
+class Metrics:
+    """Counters for one invocation."""
+
+    def __init__(self) -> None:
+        self.findings: Counter[str] = Counter()  # by severity
+        self.outcomes: Counter[str] = Counter()  # done, duplicate, retry, dead
+        self.api_calls: Counter[str] = Counter()  # by API operation
+        self.throttles: Counter[str] = Counter()  # by API operation
+        self.log_events = 0
+        self.put_batches = 0
+
+    def record_api_call(self, api: str, error_code: str | None, throttled: bool) -> None:
+        self.api_calls[api] += 1
+        if throttled:
+            self.throttles[api] += 1
+
+    def emf(self, namespace: str, now_ms: int | None = None) -> list[dict[str, Any]]:
+        """One EMF document per dimension set (EMF values are per document)."""
+        ts = now_ms if now_ms is not None else int(time.time() * 1000)
+
+        def doc(dims: dict[str, str], values: dict[str, int]) -> dict[str, Any]:
+            return {
+                "_aws": {
+                    "Timestamp": ts,
+                    "CloudWatchMetrics": [
+                        {
+                            "Namespace": namespace,
+                            "Dimensions": [list(dims)],
+                            "Metrics": [{"Name": n, "Unit": "Count"} for n in values],
+                        }
+                    ],
+                },
+                **dims,
+                **values,
+            }
+
+        docs = [doc({}, {"LogEvents": self.log_events, "PutLogEventsBatches": self.put_batches})]
+        docs += [doc({"Severity": s}, {"Findings": n}) for s, n in sorted(self.findings.items())]
+        docs += [doc({"Outcome": o}, {"Messages": n}) for o, n in sorted(self.outcomes.items())]
+        for api in sorted(self.api_calls):
+            docs.append(
+                doc(
+                    {"Api": api},
+                    {"ApiCalls": self.api_calls[api], "Throttles": self.throttles[api]},
+                )
+            )
+        return docs
+
+
+def write_json_line(record: dict[str, Any], stream: TextIO | None = None) -> None:
+    out = stream if stream is not None else sys.stdout
+    out.write(orjson.dumps(record, default=str).decode() + "\n")
+
+
+LineWriter = Callable[[dict[str, Any]], None]

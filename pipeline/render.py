@@ -1,0 +1,141 @@
+"""Findings → JSON log messages (pure).
+
+Each message is the finding's own fields at top level, exactly as the API returned them, plus
+an ``imageContext`` object. A message too large for CloudWatch is truncated — its largest text
+fields first, each with a visible marker — so it stays valid JSON and is never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pipeline import limits
+from pipeline.events import ImageScan
+
+CONTEXT_KEY = "imageContext"
+_CONTEXT_PREFIX = b'"' + CONTEXT_KEY.encode() + b'":'
+TRUNCATION_MARKER = "…[truncated {} bytes]"
+# Strings shorter than this are not worth cutting; lists are shortened instead.
+_MIN_CUT = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One rendered log message and its UTF-8 size (what PutLogEvents counts)."""
+
+    text: str
+    size: int
+
+
+def image_context(scan: ImageScan, *, account: str | None, region: str | None) -> dict[str, Any]:
+    return {
+        "account": account,
+        "region": region,
+        "repository": scan.repository,
+        "imageDigest": scan.digest,
+        "imageTags": list(scan.tags),
+        "scanTime": scan.time,
+        "scanKind": scan.kind,
+    }
+
+
+def context_key(finding: Mapping[str, Any]) -> str:
+    """The context's key: ``imageContext``, or an underscored variant if the finding has it."""
+    key = CONTEXT_KEY
+    while key in finding:
+        key = "_" + key
+    return key
+
+
+class Renderer:
+    """Renders the findings of one image; the context is serialised once, not per finding."""
+
+    def __init__(self, context: Mapping[str, Any], max_bytes: int = limits.MAX_MESSAGE_BYTES):
+        self._context = dict(context)
+        self._context_json = orjson.dumps(self._context)
+        self._max_bytes = max_bytes
+
+    def finding(self, finding: Mapping[str, Any]) -> Message:
+        if CONTEXT_KEY in finding:
+            return self._render_slow(dict(finding))
+        body = orjson.dumps(finding)
+        # Splice the context in as the last member: '{...}' → '{...,"imageContext":{...}}'.
+        sep = b"," if len(body) > 2 else b""
+        data = b"".join(
+            (body[:-1], sep, b'"', CONTEXT_KEY.encode(), b'":', self._context_json, b"}")
+        )
+        if len(data) > self._max_bytes:
+            return self._render_slow(dict(finding))
+        return Message(data.decode(), len(data))
+
+    def summary(self, extra: Mapping[str, Any]) -> Message:
+        return self._render_slow(dict(extra))
+
+    def _render_slow(self, finding: dict[str, Any]) -> Message:
+        doc = {**finding, context_key(finding): self._context}
+        data = orjson.dumps(doc)
+        if len(data) > self._max_bytes:
+            data = truncate(doc, self._max_bytes)
+        return Message(data.decode(), len(data))
+
+
+def _strings(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, (*path, index))
+
+
+def _lists(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], list[Any]]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _lists(value, (*path, key))
+    elif isinstance(node, list):
+        yield path, node
+        for index, value in enumerate(node):
+            yield from _lists(value, (*path, index))
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any) -> None:
+    for step in path[:-1]:
+        doc = doc[step]
+    doc[path[-1]] = value
+
+
+def _cut_utf8(text: str, keep_bytes: int) -> str:
+    return text.encode()[: max(keep_bytes, 0)].decode("utf-8", errors="ignore")
+
+
+def truncate(doc: dict[str, Any], max_bytes: int) -> bytes:
+    """Shrink ``doc`` in place until its JSON fits ``max_bytes``; return that JSON.
+
+    The largest strings are cut first, each ending in a marker that says how much was cut;
+    when only short strings are left, the longest list loses its tail (with a marker item).
+    """
+    data = orjson.dumps(doc)
+    while len(data) > max_bytes:
+        excess = len(data) - max_bytes
+        path, text = max(_strings(doc), key=lambda item: len(item[1]), default=((), ""))
+        size = len(text.encode())
+        if path and size > _MIN_CUT:
+            # JSON escaping can make the serialised text longer than the raw text: cut a
+            # little more than the excess and loop if that was not enough.
+            keep = max(size - excess - 48, 0)
+            cut = _cut_utf8(text, keep)
+            _set(doc, path, cut + TRUNCATION_MARKER.format(size - len(cut.encode())))
+        else:
+            lpath, items = max(_lists(doc), key=lambda item: len(item[1]), default=((), []))
+            if len(items) <= 1:
+                raise ValueError("message cannot be truncated to fit")
+            keep_n = len(items) // 2
+            _set(doc, lpath, [*items[:keep_n], f"…[{len(items) - keep_n} items truncated]"])
+        data = orjson.dumps(doc)
+    return data
