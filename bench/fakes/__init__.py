@@ -1,0 +1,1 @@
+"""In-memory service state behind the benchmark's fake AWS endpoint (no HTTP here)."""
