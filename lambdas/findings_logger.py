@@ -8,6 +8,7 @@ invocation. Settings are read and validated on the first call.
 from __future__ import annotations
 
 import asyncio
+import atexit
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,3 +43,7 @@ def reset() -> None:
             _runner.run(_consumer.clients.close())
         _runner.close()
     _runner = _consumer = None
+
+
+# Outside Lambda (driver, demo, tests) close the HTTP sessions cleanly at exit.
+atexit.register(reset)

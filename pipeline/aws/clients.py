@@ -9,6 +9,7 @@ from typing import Any
 import aioboto3
 from botocore.config import Config
 
+from pipeline.aws import ecr
 from pipeline.aws.errors import THROTTLING_CODES
 from pipeline.config import Settings
 from pipeline.metrics import Metrics
@@ -47,7 +48,9 @@ class Clients:
         if region not in self._ecr:
             async with self._ecr_lock:
                 if region not in self._ecr:
-                    self._ecr[region] = await self._enter("ecr", region)
+                    client = await self._enter("ecr", region)
+                    ecr.install_hooks(client)
+                    self._ecr[region] = client
         return self._ecr[region]
 
     async def _enter(self, service: str, region: str | None) -> Any:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 
 from pipeline.aws.errors import classify, error_code
@@ -25,6 +26,36 @@ FINAL_WITHOUT_FINDINGS = {
     "LIMIT_EXCEEDED": "scan_limit_exceeded",
     "IMAGE_ARCHIVED": "image_archived",
 }
+
+
+# Where the raw findings of a page are put by the before-parse hook below.
+_RAW = "x-findings-logger-raw-findings"
+_FINDING_LISTS = ("findings", "enhancedFindings")
+
+
+def lift_raw_findings(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """botocore ``before-parse`` hook: take the findings out of the body as the wire has them.
+
+    botocore's generic parser costs ~16 µs a basic finding (far more for enhanced ones); the
+    findings are logged as JSON anyway, so they are lifted out with orjson and botocore parses
+    only the small rest of the page. They also stay exactly as the API returned them (times as
+    epoch seconds, no datetime round trip).
+    """
+    if response_dict.get("status_code", 500) >= 300 or not response_dict.get("body"):
+        return
+    doc = orjson.loads(response_dict["body"])
+    body = doc.get("imageScanFindings") if isinstance(doc, dict) else None
+    if not isinstance(body, dict):
+        return
+    lifted = {key: body.pop(key) for key in _FINDING_LISTS if key in body}
+    response_dict["body"] = orjson.dumps(doc)
+    customized_response_dict[_RAW] = lifted
+
+
+def install_hooks(client: Any) -> None:
+    client.meta.events.register(f"before-parse.ecr.{API}", lift_raw_findings)
 
 
 @dataclass(slots=True)
@@ -69,9 +100,9 @@ async def fetch_findings(
         status = str(status_info.get("status") or "UNKNOWN")
         if result is None:
             result = _first_page(page, status, status_info)
-        body = page.get("imageScanFindings") or {}
-        result.findings.extend(body.get("findings") or ())
-        result.findings.extend(body.get("enhancedFindings") or ())
+        body = page.get(_RAW) or page.get("imageScanFindings") or {}
+        for key in _FINDING_LISTS:
+            result.findings.extend(body.get(key) or ())
         result.pages += 1
         token = page.get("nextToken")
         if not token:
