@@ -1,0 +1,47 @@
+"""Where the CLI talks to: region, profile and endpoint, turned into boto3 clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from pipeline.ops.errors import OpsError
+
+
+@dataclass
+class AwsTarget:
+    """The account/region to operate on. ``None`` means botocore's usual environment lookup
+    (AWS_PROFILE, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, ...)."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    _session: Any = field(default=None, init=False, repr=False)
+    _clients: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = boto3.session.Session(
+                profile_name=self.profile, region_name=self.region
+            )
+        return self._session
+
+    def client(self, service: str, *, max_attempts: int = 5) -> Any:
+        """A client shared by every caller (boto3 clients are thread-safe)."""
+        key = (service, max_attempts)
+        if key not in self._clients:
+            config = Config(retries={"mode": "standard", "max_attempts": max_attempts})
+            self._clients[key] = self.session().client(
+                service, endpoint_url=self.endpoint_url, config=config
+            )
+        return self._clients[key]
+
+    @property
+    def region_name(self) -> str:
+        region = self.session().region_name
+        if not region:
+            raise OpsError("no AWS region: pass --region or set AWS_DEFAULT_REGION")
+        return str(region)

@@ -1,0 +1,298 @@
+"""Backfill: find images scanned before the pipeline existed and enqueue their scan events.
+
+An image is enqueued when its scan is readable (COMPLETE for basic scanning, ACTIVE for
+enhanced), it passes the filters, and no SUMMARY stream exists for its digest yet (the consumer
+writes SUMMARY last, so its presence means the image is fully logged).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from botocore.exceptions import ClientError
+
+from pipeline import layout, limits
+from pipeline.ops.errors import OpsError, error_code
+from pipeline.ops.ratelimit import RateLimiter
+from pipeline.ops.scanevents import ScanKind, scan_complete_event
+
+READABLE = frozenset({"COMPLETE", "ACTIVE"})
+_SUMMARY_DIGEST = re.compile(r"-(?P<hex>[0-9a-fA-F]{32,})-\d{4}-\d{2}-\d{2}T")
+
+KindChoice = Literal["auto", "basic", "enhanced"]
+
+
+@dataclass(frozen=True)
+class BackfillFilter:
+    repository_prefix: str = ""
+    tagged_only: bool = False
+    scanned_since: datetime | None = None
+    limit: int | None = None  # images to enqueue at most
+
+
+@dataclass(frozen=True)
+class Candidate:
+    account: str
+    region: str
+    repository: str
+    repository_arn: str
+    digest: str
+    tags: tuple[str, ...]
+    scan_status: str | None  # None: never scanned
+    scan_completed_at: datetime | None
+    severity_counts: dict[str, int] | None
+    kind: ScanKind
+    skip_reason: str | None  # None: to be enqueued
+
+    @property
+    def eligible(self) -> bool:
+        return self.skip_reason is None
+
+    def event(self) -> dict[str, Any]:
+        assert self.scan_completed_at is not None
+        return scan_complete_event(
+            kind=self.kind,
+            account=self.account,
+            region=self.region,
+            repository=self.repository,
+            repository_arn=self.repository_arn,
+            digest=self.digest,
+            tags=self.tags,
+            completed_at=self.scan_completed_at,
+            severity_counts=self.severity_counts,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "image_digest": self.digest,
+            "image_tags": list(self.tags),
+            "scan_status": self.scan_status,
+            "scan_completed_at": self.scan_completed_at.isoformat()
+            if self.scan_completed_at
+            else None,
+            "scan_kind": self.kind,
+            "finding_severity_counts": self.severity_counts,
+            "action": "enqueue" if self.eligible else "skip",
+            "skip_reason": self.skip_reason,
+        }
+
+
+@dataclass
+class Finder:
+    """Lists images with their scan status; one instance per run (caches the registry's
+    scan type)."""
+
+    ecr: Any
+    logs: Any
+    log_group_prefix: str
+    kind: KindChoice = "auto"
+    ecr_rate: float | None = 10.0
+    logs_rate: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        self._ecr_limit = RateLimiter(self.ecr_rate)
+        self._logs_limit = RateLimiter(self.logs_rate)
+        self._registry_kind: ScanKind | None = None
+
+    def candidates(
+        self, selection: BackfillFilter, on_image: Callable[[Candidate], None] | None = None
+    ) -> list[Candidate]:
+        found: list[Candidate] = []
+        chosen = 0
+        for repo in self._repositories(selection.repository_prefix):
+            logged = None  # read lazily: only when an image of the repo is otherwise eligible
+            for image in self._images(repo["repositoryName"], repo["registryId"]):
+                candidate = self._candidate(repo, image, selection)
+                if candidate.eligible:
+                    if logged is None:
+                        logged = self.logged_digests(repo["repositoryName"])
+                    if layout.digest_hex(candidate.digest) in logged:
+                        candidate = _skip(candidate, "already logged")
+                    elif selection.limit is not None and chosen >= selection.limit:
+                        candidate = _skip(candidate, "over --limit")
+                    else:
+                        chosen += 1
+                found.append(candidate)
+                if on_image:
+                    on_image(candidate)
+        return found
+
+    def logged_digests(self, repository: str) -> set[str]:
+        """Digests (hex) that have a SUMMARY stream in the repository's log group."""
+        group = layout.log_group_name(self.log_group_prefix, repository)
+        digests: set[str] = set()
+        paginator = self.logs.get_paginator("describe_log_streams")
+        try:
+            for page in paginator.paginate(
+                logGroupName=group, logStreamNamePrefix=f"{layout.SUMMARY}-"
+            ):
+                self._logs_limit.acquire()
+                for stream in page.get("logStreams", []):
+                    match = _SUMMARY_DIGEST.search(str(stream["logStreamName"]))
+                    if match:
+                        digests.add(match["hex"].lower())
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+        return digests
+
+    def _repositories(self, prefix: str) -> Iterator[dict[str, Any]]:
+        for page in self.ecr.get_paginator("describe_repositories").paginate():
+            self._ecr_limit.acquire()
+            for repo in page.get("repositories", []):
+                if str(repo["repositoryName"]).startswith(prefix):
+                    yield repo
+
+    def _images(self, repository: str, registry: str) -> Iterator[dict[str, Any]]:
+        paginator = self.ecr.get_paginator("describe_images")
+        for page in paginator.paginate(repositoryName=repository, registryId=registry):
+            self._ecr_limit.acquire()
+            yield from page.get("imageDetails", [])
+
+    def _candidate(
+        self, repo: dict[str, Any], image: dict[str, Any], selection: BackfillFilter
+    ) -> Candidate:
+        tags = tuple(str(t) for t in image.get("imageTags") or ())
+        if selection.tagged_only and not tags:  # decided before spending a call on its scan
+            status, completed, counts, probed_kind = None, None, None, None
+        else:
+            status, completed, counts, probed_kind = self._scan_of(repo, image)
+        kind: ScanKind = (
+            self.kind if self.kind != "auto" else probed_kind or self._kind_of_registry(status)
+        )
+        candidate = Candidate(
+            account=str(repo["registryId"]),
+            region=str(self.ecr.meta.region_name),
+            repository=str(repo["repositoryName"]),
+            repository_arn=str(repo["repositoryArn"]),
+            digest=str(image["imageDigest"]),
+            tags=tags,
+            scan_status=status,
+            scan_completed_at=completed,
+            severity_counts=counts,
+            kind=kind,
+            skip_reason=None,
+        )
+        if selection.tagged_only and not tags:
+            return _skip(candidate, "untagged")
+        if status is None:
+            return _skip(candidate, "not scanned")
+        if status not in READABLE:
+            return _skip(candidate, f"scan {status}")
+        if completed is None:
+            return _skip(candidate, "no scan time")
+        if selection.scanned_since and completed < selection.scanned_since:
+            return _skip(candidate, "scanned earlier")
+        return candidate
+
+    def _scan_of(
+        self, repo: dict[str, Any], image: dict[str, Any]
+    ) -> tuple[str | None, datetime | None, dict[str, int] | None, ScanKind | None]:
+        """Status, completion time, severity counts and (when seen) the kind of the latest scan.
+
+        DescribeImages carries them for scanned images; when it does not, one
+        DescribeImageScanFindings call asks (and tells whether findings are enhanced).
+        """
+        status = (image.get("imageScanStatus") or {}).get("status")
+        summary = image.get("imageScanFindingsSummary") or {}
+        if status is not None:
+            return (
+                str(status),
+                _when(summary.get("imageScanCompletedAt")),
+                _counts(summary.get("findingSeverityCounts")),
+                None,
+            )
+        self._ecr_limit.acquire()
+        try:
+            answer = self.ecr.describe_image_scan_findings(
+                repositoryName=repo["repositoryName"],
+                registryId=repo["registryId"],
+                imageId={"imageDigest": image["imageDigest"]},
+                maxResults=1,
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ScanNotFoundException":
+                return None, None, None, None
+            raise
+        found = answer.get("imageScanFindings") or {}
+        kind: ScanKind | None = "enhanced" if "enhancedFindings" in found else None
+        if kind is None and found.get("findings"):
+            kind = "basic"
+        return (
+            str((answer.get("imageScanStatus") or {}).get("status") or "UNKNOWN"),
+            _when(found.get("imageScanCompletedAt")),
+            _counts(found.get("findingSeverityCounts")),
+            kind,
+        )
+
+    def _kind_of_registry(self, status: str | None) -> ScanKind:
+        if status == "ACTIVE":  # a status only enhanced scanning reports
+            return "enhanced"
+        if self._registry_kind is None:
+            config = self.ecr.get_registry_scanning_configuration()
+            scan_type = (config.get("scanningConfiguration") or {}).get("scanType")
+            self._registry_kind = "enhanced" if scan_type == "ENHANCED" else "basic"
+        return self._registry_kind
+
+
+def enqueue(
+    sqs: Any,
+    queue_url: str,
+    candidates: list[Candidate],
+    *,
+    rate: float | None = 10.0,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Send each eligible candidate's event (SendMessageBatch, rate-limited); return how many
+    were sent. A refused entry raises, after what was sent so far has been counted."""
+    limiter = RateLimiter(rate)
+    chosen = [c for c in candidates if c.eligible]
+    sent = 0
+    for start in range(0, len(chosen), limits.SQS_SEND_BATCH_MAX):
+        chunk = chosen[start : start + limits.SQS_SEND_BATCH_MAX]
+        limiter.acquire(len(chunk))
+        response = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "MessageBody": orjson.dumps(c.event()).decode()}
+                for i, c in enumerate(chunk)
+            ],
+        )
+        done = len(response.get("Successful", []))
+        sent += done
+        if on_sent and done:
+            on_sent(done)
+        failed = response.get("Failed", [])
+        if failed:
+            raise BackfillIncomplete(sent, f"{failed[0].get('Code')}: {failed[0].get('Message')}")
+    return sent
+
+
+class BackfillIncomplete(OpsError):
+    def __init__(self, sent: int, reason: str) -> None:
+        super().__init__(f"the queue refused a message after {sent} were sent: {reason}")
+        self.sent = sent
+
+
+def _skip(candidate: Candidate, reason: str) -> Candidate:
+    return replace(candidate, skip_reason=reason)
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def _counts(value: Any) -> dict[str, int] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): int(v) for k, v in value.items()}

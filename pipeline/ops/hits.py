@@ -1,0 +1,129 @@
+"""Which logged findings name a vulnerability, and what to show for each (pure).
+
+A log event is one finding as the API returned it plus ``imageContext``. Basic findings name
+the vulnerability in ``name`` and the package in ``attributes``; enhanced (Inspector) findings
+in ``packageVulnerabilityDetails``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pipeline import layout
+
+# Vulnerability ids: CVE-2024-3094, GHSA-xxxx-xxxx-xxxx, ALAS2-2024-2500, RHSA-2024:1234, ...
+VULNERABILITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{1,127}")
+_CVE = re.compile(r"cve-\d{4}-\d{4,}", re.IGNORECASE)
+
+
+def normalize_id(text: str) -> str:
+    """Validate a vulnerability id (ValueError if it is not one); CVE ids are upper-cased."""
+    text = text.strip()
+    if not VULNERABILITY_ID.fullmatch(text):
+        raise ValueError(
+            f"not a vulnerability id: {text!r} (expected e.g. CVE-2024-3094 or GHSA-…)"
+        )
+    return text.upper() if _CVE.fullmatch(text) else text
+
+
+@dataclass(frozen=True, order=True)
+class Hit:
+    severity_rank: int
+    repository: str
+    tag: str
+    digest: str
+    severity: str
+    package: str
+    scan_time: str
+    log_group: str
+    scan_kind: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "tag": self.tag,
+            "image_digest": self.digest,
+            "severity": self.severity,
+            "package": self.package,
+            "scan_time": self.scan_time,
+            "scan_kind": self.scan_kind,
+            "log_group": self.log_group,
+        }
+
+
+def names(finding: Mapping[str, Any], vulnerability_id: str) -> bool:
+    """True when this finding is about ``vulnerability_id``."""
+    if finding.get("name") == vulnerability_id:
+        return True
+    details = finding.get("packageVulnerabilityDetails")
+    return isinstance(details, Mapping) and details.get("vulnerabilityId") == vulnerability_id
+
+
+def hits_in(message: str, vulnerability_id: str, log_group: str, repository: str = "") -> list[Hit]:
+    """The hits one log message holds: one per vulnerable package, none if it does not match
+    (a server-side filter may be loose, or the message may be the image's SUMMARY)."""
+    try:
+        finding = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(finding, dict) or not names(finding, vulnerability_id):
+        return []
+    context = finding.get("imageContext")
+    context = context if isinstance(context, Mapping) else {}
+    severity = layout.normalize_severity(finding.get("severity"))
+    tags = context.get("imageTags") or []
+    return [
+        Hit(
+            severity_rank=layout.severity_rank(severity),
+            repository=str(context.get("repository") or repository),
+            tag=str(tags[0]) if tags else layout.UNTAGGED,
+            digest=str(context.get("imageDigest") or ""),
+            severity=severity,
+            package=package,
+            scan_time=str(context.get("scanTime") or ""),
+            log_group=log_group,
+            scan_kind=str(context.get("scanKind") or ""),
+        )
+        for package in packages(finding)
+    ]
+
+
+def packages(finding: Mapping[str, Any]) -> list[str]:
+    """``name version`` of each affected package, or ``-`` when the finding names none."""
+    details = finding.get("packageVulnerabilityDetails")
+    if isinstance(details, Mapping):
+        found = [
+            _package(p.get("name"), p.get("version"))
+            for p in details.get("vulnerablePackages") or []
+            if isinstance(p, Mapping)
+        ]
+        if found:
+            return found
+    attributes = {
+        a.get("key"): a.get("value")
+        for a in finding.get("attributes") or []
+        if isinstance(a, Mapping)
+    }
+    if attributes.get("package_name"):
+        return [_package(attributes.get("package_name"), attributes.get("package_version"))]
+    return ["-"]
+
+
+def latest_scans(hits: Iterable[Hit]) -> list[Hit]:
+    """Keep, for each image, only the hits of its most recent scan; sorted for display."""
+    hits = list(hits)
+    latest: dict[tuple[str, str], str] = {}
+    for hit in hits:
+        key = (hit.repository, hit.digest)
+        latest[key] = max(latest.get(key, ""), hit.scan_time)
+    kept = {h for h in hits if h.scan_time == latest[(h.repository, h.digest)]}
+    return sorted(kept)
+
+
+def _package(name: Any, version: Any) -> str:
+    return f"{name} {version}" if version else str(name)
