@@ -1,0 +1,58 @@
+"""Scheduled error responses for named operations (throttles, 5xx), consumed call by call."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Fault:
+    """Answer ``times`` calls with this error, after letting ``after`` calls through."""
+
+    operation: str
+    code: str
+    status: int
+    message: str
+    times: int
+    after: int
+
+
+class FaultBook:
+    """Thread-safe: the server answers requests on many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        if fault.times < 1 or fault.after < 0:
+            raise ValueError("times must be >= 1 and after >= 0")
+        if not 400 <= fault.status <= 599:
+            raise ValueError(f"status must be an HTTP error status, not {fault.status}")
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, operation: str) -> Fault | None:
+        """The fault that answers this call, if any; every pending fault counts the call."""
+        with self._lock:
+            chosen: Fault | None = None
+            for fault in self._faults:
+                if fault.operation != operation:
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                elif chosen is None:
+                    chosen = fault
+                    fault.times -= 1
+            self._faults = [f for f in self._faults if f.times > 0]
+            return chosen
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[Fault]:
+        with self._lock:
+            return [dataclasses.replace(f) for f in self._faults]

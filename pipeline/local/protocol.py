@@ -1,0 +1,170 @@
+"""What an AWS request is, and replies in the protocol its client speaks.
+
+Two protocols are recognised: the JSON protocol (``X-Amz-Target: Prefix.Operation``; ECR, CloudWatch
+Logs, SQS, EventBridge) and the query protocol (``Action=Operation`` form field; STS, and SQS for
+old SDKs). Anything else passes through to moto untouched.
+"""
+
+from __future__ import annotations
+
+import http
+import io
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+from wsgiref.types import WSGIEnvironment
+from xml.sax.saxutils import escape
+
+import orjson
+
+Protocol = Literal["json", "query"]
+
+# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecr/aws4_request, ..."
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A complete HTTP response."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    @property
+    def status_line(self) -> str:
+        try:
+            phrase = http.HTTPStatus(self.status).phrase
+        except ValueError:
+            phrase = "Unknown"
+        return f"{self.status} {phrase}"
+
+    def with_body(self, body: bytes) -> Reply:
+        headers = [(k, v) for k, v in self.headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        return Reply(self.status, headers, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One recognised AWS API request."""
+
+    protocol: Protocol
+    target_prefix: str  # e.g. "Logs_20140328"; "" for the query protocol
+    operation: str  # e.g. "PutLogEvents"
+    body: bytes
+    headers: dict[str, str] = field(repr=False)  # lower-case names
+
+    def params(self) -> dict[str, Any]:
+        """The JSON request body (empty for the query protocol or a malformed body)."""
+        if self.protocol != "json" or not self.body:
+            return {}
+        try:
+            parsed = orjson.loads(self.body)
+        except orjson.JSONDecodeError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    @property
+    def region(self) -> str:
+        match = _CREDENTIAL.search(self.headers.get("authorization", ""))
+        return match.group(2) if match else DEFAULT_REGION
+
+    @property
+    def account(self) -> str:
+        """The caller's account, resolved the way moto resolves it."""
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            return os.environ["MOTO_ACCOUNT_ID"]
+        if "x-moto-account-id" in self.headers:
+            return self.headers["x-moto-account-id"]
+        from moto.iam.models import get_account_id_from
+
+        match = _CREDENTIAL.search(self.headers.get("authorization", ""))
+        return str(get_account_id_from(match.group(1) if match else ""))
+
+
+def read_body(environ: WSGIEnvironment) -> bytes:
+    """Read the whole request body and put it back so the next application can read it too."""
+    stream = environ["wsgi.input"]
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        body: bytes = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    return headers
+
+
+def identify(environ: WSGIEnvironment, body: bytes) -> Call | None:
+    """The operation a request calls, or None when it is not a JSON or query protocol call."""
+    headers = _headers(environ)
+    target = headers.get("x-amz-target", "")
+    if "." in target:
+        prefix, operation = target.rsplit(".", 1)
+        return Call("json", prefix, operation, body, headers)
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(body.decode("utf-8", "replace"))
+        action = form.get("Action", [""])[0]
+        if action:
+            return Call("query", "", action, body, headers)
+    return None
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
+    body = orjson.dumps(payload)
+    return Reply(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", _request_id()),
+        ],
+        body,
+    )
+
+
+def error_reply(protocol: Protocol, code: str, message: str, status: int = 400) -> Reply:
+    """An AWS error in the shape botocore parses for that protocol."""
+    request_id = _request_id()
+    if protocol == "json":
+        body = orjson.dumps({"__type": code, "message": message})
+        headers = [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("x-amzn-ErrorType", code),
+            ("x-amzn-RequestId", request_id),
+        ]
+    else:
+        kind = "Receiver" if status >= 500 else "Sender"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
+    headers.append(("Content-Length", str(len(body))))
+    return Reply(status, headers, body)
