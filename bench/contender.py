@@ -1,0 +1,97 @@
+"""Run one contender in this process and measure it: ``python -m bench.contender``.
+
+Each contender gets its own process so that its peak RSS is its own. Every SQS event file given
+is one invocation of the same handler, in order (the first is cold, the next ones warm). Around
+each handler call only the call itself is measured: wall time (perf_counter), CPU time
+(process_time) and peak RSS (ru_maxrss) after it. Between calls the fake endpoint's counters
+are read and reset, outside the measured region.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import resource
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.endpoint import admin_request
+
+Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
+HANDLERS = {
+    "ours": "lambdas.findings_logger:handler",
+    "baseline": "bench.baseline:handler",
+}
+LAMBDA_TIMEOUT_MS = 15 * 60 * 1000
+
+
+class BenchContext:
+    """The part of Lambda's context object the handler uses: a 15-minute budget."""
+
+    def __init__(self, budget_ms: int = LAMBDA_TIMEOUT_MS) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self.function_name = "ecr-findings-logger-bench"
+        self._deadline = time.monotonic() + budget_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+def load_handler(which: str) -> Handler:
+    module_name, _, attribute = HANDLERS[which].partition(":")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def peak_rss_kib() -> int:
+    # Linux reports ru_maxrss in KiB.
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def measure(which: str, endpoint: str, event_files: list[Path]) -> dict[str, Any]:
+    started = time.perf_counter()
+    handler = load_handler(which)
+    result: dict[str, Any] = {
+        "contender": which,
+        "import_s": time.perf_counter() - started,
+        "rss_after_import_kib": peak_rss_kib(),
+        "runs": [],
+    }
+    for path in event_files:
+        event = orjson.loads(path.read_bytes())
+        admin_request(endpoint, "POST", "/_reset", {"scope": "stats"})
+        context = BenchContext()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        response = handler(event, context)
+        wall1, cpu1 = time.perf_counter(), time.process_time()
+        result["runs"].append(
+            {
+                "records": len(event.get("Records") or ()),
+                "wall_s": wall1 - wall0,
+                "cpu_s": cpu1 - cpu0,
+                "peak_rss_kib": peak_rss_kib(),
+                "failures": list(response.get("batchItemFailures") or ()),
+                "stats": admin_request(endpoint, "GET", "/_stats"),
+            }
+        )
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Measure one contender.")
+    parser.add_argument("which", choices=sorted(HANDLERS))
+    parser.add_argument("--endpoint", required=True, help="the fake endpoint's URL (admin API)")
+    parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
+    parser.add_argument("events", type=Path, nargs="+", help="SQS event files, one per call")
+    args = parser.parse_args(argv)
+    result = measure(args.which, args.endpoint, args.events)
+    args.result.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()

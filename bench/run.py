@@ -1,0 +1,222 @@
+"""`make bench`: our handler against the AWS sample's algorithm, on a fake endpoint with latency.
+
+    python -m bench.run [--images 60] [--seed 1] [--latency-ms 10] [--json result.json]
+                        [--set NAME=VALUE ...] [--baseline-sample K]
+
+Both contenders log the same images, each in its own process, against one fake AWS endpoint (a
+third process) that answers every call after a fixed latency and checks every PutLogEvents
+against CloudWatch's limits. Ours runs twice in one process: cold, then warm on a second batch
+of scan events for the same images. Exit status: 0 all targets met, 1 a target missed, 2 the
+run is invalid (a limit violated, findings missing, messages failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench import baseline, dataset, report
+from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
+from pipeline.config import Settings, load_settings
+from pipeline.local.registry import event_time
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+# Anything from the caller's environment that could point the contenders elsewhere.
+_STRIPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--images", type=int, default=60, help="images in the batch (60)")
+    parser.add_argument("--max-findings", type=int, default=600, help="findings an image: 0..N")
+    parser.add_argument("--seed", type=int, default=1, help="data set seed (1)")
+    parser.add_argument("--latency-ms", type=float, default=10.0, help="per call (10)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a consumer setting for our handler (environment variable name); default: none",
+    )
+    parser.add_argument(
+        "--baseline-sample",
+        type=int,
+        metavar="K",
+        help="time the baseline on the first K images only and extrapolate by AWS calls",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args(argv)
+    if args.images < 1 or args.max_findings < 0:
+        parser.error("--images must be >= 1 and --max-findings >= 0")
+    if args.baseline_sample is not None and not 1 <= args.baseline_sample <= args.images:
+        parser.error("--baseline-sample must be between 1 and --images")
+    return args
+
+
+def settings_environment(overrides: list[str]) -> dict[str, str]:
+    """The consumer's settings variables for the run: defaults, plus explicit overrides."""
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    chosen = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or name not in aliases:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of the settings")
+        chosen[name] = value
+    return chosen
+
+
+def child_environment(endpoint: str, settings_env: dict[str, str]) -> dict[str, str]:
+    aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
+    env = {k: v for k, v in os.environ.items() if k not in aliases and k not in _STRIPPED}
+    env.update(FAKE_CREDENTIALS)
+    env.update(settings_env)
+    env["AWS_ENDPOINT_URL"] = endpoint
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    return env
+
+
+def run_contender(
+    which: str, endpoint: str, events: list[Path], env: dict[str, str], workdir: Path
+) -> dict[str, Any]:
+    """Measure one contender in a fresh process; its stdout (log lines) is discarded."""
+    result_file = workdir / f"{which}.json"
+    errors_file = workdir / f"{which}.stderr"
+    command = [sys.executable, "-m", "bench.contender", which, "--endpoint", endpoint]
+    command += ["--result", str(result_file), *map(str, events)]
+    with errors_file.open("w") as errors:
+        done = subprocess.run(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
+        )
+    if done.returncode != 0:
+        tail = errors_file.read_text()[-4000:]
+        raise SystemExit(f"{which} failed (exit {done.returncode}):\n{tail}")
+    result: dict[str, Any] = orjson.loads(result_file.read_bytes())
+    return result
+
+
+def _write_event(workdir: Path, name: str, event: dict[str, Any]) -> Path:
+    path = workdir / f"{name}.json"
+    path.write_bytes(orjson.dumps(event))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings_env = settings_environment(args.overrides)
+    settings = load_settings(settings_env)
+    started = datetime.now(UTC).replace(microsecond=0)
+    cold_time, warm_time = event_time(started), event_time(started + timedelta(seconds=1))
+
+    data = dataset.build(
+        args.images, seed=args.seed, max_findings=args.max_findings, scanned_at=time.time()
+    )
+    print(f"data:     {data.describe()}")
+    print(f"endpoint: fake AWS in its own process, {args.latency_ms:g} ms a call")
+    changed = ", ".join(f"{k}={v}" for k, v in settings_env.items()) or "none (defaults)"
+    print(f"settings: overridden: {changed}")
+    print("          " + _settings_line(settings))
+
+    sample = args.baseline_sample
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as tmp,
+        FakeAwsProcess(args.latency_ms) as aws,
+    ):
+        workdir = Path(tmp)
+        aws.seed(data.seed_items())
+        env = child_environment(aws.url, settings_env)
+        cold = _write_event(workdir, "cold", data.sqs_event(cold_time))
+        warm = _write_event(workdir, "warm", data.sqs_event(warm_time))
+
+        print("ours:     cold and warm invocations ...", flush=True)
+        ours = run_contender("ours", aws.url, [cold, warm], env, workdir)
+        aws.reset("logs")
+        images = f"the first {sample} images (extrapolated)" if sample else "all images"
+        print(f"baseline: sequential, {images} ...", flush=True)
+        base_event = (
+            cold
+            if sample is None
+            else _write_event(workdir, "sample", data.sqs_event(cold_time, limit=sample))
+        )
+        base = run_contender("baseline", aws.url, [base_event], env, workdir)
+
+    prefix = settings.log_group_prefix
+    cold_fig = report.figures(
+        "ours cold", ours["runs"][0], data.expected_streams(prefix, cold_time)
+    )
+    warm_fig = report.figures(
+        "ours warm", ours["runs"][1], data.expected_streams(prefix, warm_time)
+    )
+    base_expected = data.expected_streams(
+        baseline.LOG_GROUP_PREFIX, cold_time, first_page_only=True, limit=sample
+    )
+    base_fig = report.figures("baseline", base["runs"][0], base_expected)
+    if sample is not None:
+        planned = baseline.planned_calls((i.kind == "enhanced", i.findings) for i in data.images)
+        base_fig = report.extrapolate(base_fig, planned, len(data.images))
+    runs = [base_fig, cold_fig, warm_fig]
+    checks = report.targets(base_fig, cold_fig, warm_fig)
+
+    print()
+    print(report.table(runs))
+    print()
+    print("targets:")
+    print(report.target_lines(checks))
+    print(
+        f"\nnotes: ours imported in {ours['import_s']:.2f} s (outside the measurement); "
+        f"the baseline reads only the first page of findings, so it logged "
+        f"{base_fig.findings_logged:,} of {data.findings:,} findings; the fake endpoint "
+        f"used {base['runs'][0]['stats']['server_cpu_s']:.1f} s CPU in its own process."
+    )
+    problems = [f"{r.label}: {p}" for r in runs for p in r.problems]
+    for problem in problems:
+        print(f"INVALID RUN -- {problem}", file=sys.stderr)
+    verdict = 2 if problems else (0 if all(c.passed for c in checks) else 1)
+    if args.json:
+        args.json.write_bytes(
+            orjson.dumps(
+                {
+                    "data": {
+                        "images": len(data.images),
+                        "findings": data.findings,
+                        "seed": args.seed,
+                        "max_findings": args.max_findings,
+                        "description": data.describe(),
+                    },
+                    "latency_ms": args.latency_ms,
+                    "settings": settings.model_dump(by_alias=True),
+                    "settings_overridden": settings_env,
+                    "runs": [r.as_dict() for r in runs],
+                    "targets": [c.as_dict() for c in checks],
+                    "problems": problems,
+                    "exit_status": verdict,
+                },
+                option=orjson.OPT_INDENT_2,
+            )
+        )
+        print(f"results written to {args.json}")
+    return verdict
+
+
+def _settings_line(settings: Settings) -> str:
+    shown = settings.model_dump(by_alias=True)
+    return " ".join(f"{k}={v}" for k, v in shown.items())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
