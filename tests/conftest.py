@@ -60,8 +60,8 @@ def aws_client(aws: LocalAws) -> Iterator[Callable[..., Any]]:
     def make(service: str, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", aws.endpoint_url)
         kwargs.setdefault("region_name", REGION)
-        kwargs.setdefault("config", Config(retries={"mode": "standard", "max_attempts": 3}))
-        client = boto3.client(service, **kwargs)  # type: ignore[call-overload]
+        kwargs.setdefault("config", Config(retries={"mode": "standard", "total_max_attempts": 3}))
+        client = boto3.client(service, **kwargs)
         clients.append(client)
         return client
 
