@@ -1,0 +1,505 @@
+# ECR Findings Logger: the same resources, settings and permissions as
+# infra/cloudformation/template.yaml (tests/infra/test_parity.py compares the two).
+
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+
+  use_kms     = var.create_kms_key || var.kms_key_arn != null
+  kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+
+  notify_alarms   = var.create_alarm_topic || var.alarm_topic_arn != null
+  alarm_topic_arn = var.create_alarm_topic ? aws_sns_topic.alarms[0].arn : var.alarm_topic_arn
+  alarm_actions   = local.notify_alarms ? [local.alarm_topic_arn] : []
+
+  # Built from the names (not from the resources) where the resources would depend on each other.
+  queue_arn          = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}"
+  rule_arn           = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}"
+  function_log_group = "/aws/lambda/${var.name}"
+
+  # AWS asks for a visibility timeout of at least 6 x the function timeout plus the batching
+  # window, so that a batch is not handed out again while a slow invocation still works on it.
+  max_batching_window_seconds = 60
+  visibility_timeout_seconds  = 6 * var.timeout + local.max_batching_window_seconds
+  message_retention_seconds   = 1209600
+
+  event_pattern = {
+    source        = ["aws.ecr", "aws.inspector2"]
+    "detail-type" = ["ECR Image Scan", "Inspector2 Scan"]
+    detail = {
+      "scan-status" = ["COMPLETE", "INITIAL_SCAN_COMPLETE"]
+      # Inspector also announces EC2 instance scans; only image scans name a repository.
+      "repository-name" = [{ exists = true }]
+    }
+  }
+
+  # Per-consumer client-side rate limits (calls a second): the account quota share divided by
+  # the number of concurrent consumers, rounded down to hundredths.
+  rate_quota_shares = {
+    PUT_LOG_EVENTS_RATE    = 2500
+    CREATE_LOG_STREAM_RATE = 50
+    CREATE_LOG_GROUP_RATE  = 10
+    GET_LOG_EVENTS_RATE    = 25
+    ECR_FINDINGS_RATE      = 20
+  }
+  consumer_rates = {
+    for name, share in local.rate_quota_shares :
+    name => tostring(floor(share * 100 / var.maximum_concurrency) / 100)
+  }
+
+  environment_base = {
+    FINDINGS_LOG_GROUP_PREFIX = var.findings_log_group_prefix
+    DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.dlq.url
+    MAX_RECEIVE_COUNT         = tostring(var.max_receive_count)
+  }
+  environment_optional = {
+    LOG_RETENTION_DAYS = var.findings_log_retention_days > 0 ? tostring(var.findings_log_retention_days) : null
+    LOG_KMS_KEY_ARN    = local.use_kms ? local.kms_key_arn : null
+  }
+  environment = merge(
+    local.environment_base,
+    local.consumer_rates,
+    { for name, value in local.environment_optional : name => value if value != null },
+  )
+}
+
+# ------------------------------------------------------------------ encryption (optional)
+
+data "aws_iam_policy_document" "key" {
+  count = var.create_kms_key ? 1 : 0
+
+  # In a key policy "*" is the key itself.
+  #checkov:skip=CKV_AWS_109:Key policy: "*" is this key, and administration stays with the account's IAM.
+  #checkov:skip=CKV_AWS_111:Key policy: "*" is this key, and administration stays with the account's IAM.
+  #checkov:skip=CKV_AWS_356:Key policy: "*" is this key; there is no other resource to name.
+  statement {
+    sid       = "AccountAdministersThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "LogsEncryptThisStacksGroups"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.findings_log_group_prefix}*",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${var.name}",
+      ]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgeDeliversToTheQueues"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.rule_arn]
+    }
+  }
+
+  statement {
+    sid       = "AlarmsPublishToTheTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = var.create_kms_key ? 1 : 0
+
+  description         = "${var.name}: queues, findings log groups and alarm topic"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.key[0].json
+  tags                = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  count = var.create_kms_key ? 1 : 0
+
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this[0].key_id
+}
+
+# ------------------------------------------------------------------ queues
+
+resource "aws_sqs_queue" "this" {
+  name                              = var.name
+  visibility_timeout_seconds        = local.visibility_timeout_seconds
+  message_retention_seconds         = local.message_retention_seconds
+  sqs_managed_sse_enabled           = local.use_kms ? null : true
+  kms_master_key_id                 = local.use_kms ? local.kms_key_arn : null
+  kms_data_key_reuse_period_seconds = local.use_kms ? 3600 : null
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "dlq" {
+  name                              = "${var.name}-dlq"
+  message_retention_seconds         = local.message_retention_seconds
+  sqs_managed_sse_enabled           = local.use_kms ? null : true
+  kms_master_key_id                 = local.use_kms ? local.kms_key_arn : null
+  kms_data_key_reuse_period_seconds = local.use_kms ? 3600 : null
+  tags                              = var.tags
+}
+
+# Only the findings queue may redrive into the DLQ.
+resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.queue_arn]
+  })
+}
+
+# Only this module's rule may send scan events; every other principal needs its own IAM grant.
+data "aws_iam_policy_document" "queue" {
+  statement {
+    sid       = "ScanEventsFromThisRuleOnly"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.this.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.this.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "this" {
+  queue_url = aws_sqs_queue.this.id
+  policy    = data.aws_iam_policy_document.queue.json
+}
+
+# The rule's target dead-letters here what EventBridge could not deliver.
+data "aws_iam_policy_document" "dlq" {
+  statement {
+    sid       = "UndeliveredEventsFromThisRuleOnly"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_cloudwatch_event_rule.this.arn]
+    }
+  }
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.dlq.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dlq" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy    = data.aws_iam_policy_document.dlq.json
+}
+
+# ------------------------------------------------------------------ events
+
+resource "aws_cloudwatch_event_rule" "this" {
+  name          = var.name
+  description   = "Completed ECR basic scans and Inspector enhanced scans of container images."
+  state         = "ENABLED"
+  event_pattern = jsonencode(local.event_pattern)
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "queue" {
+  rule      = aws_cloudwatch_event_rule.this.name
+  target_id = "findings-queue"
+  arn       = aws_sqs_queue.this.arn
+
+  retry_policy {
+    maximum_retry_attempts       = 185
+    maximum_event_age_in_seconds = 86400
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.dlq.arn
+  }
+}
+
+# ------------------------------------------------------------------ function
+
+resource "aws_cloudwatch_log_group" "function" {
+  name              = local.function_log_group
+  retention_in_days = var.function_log_retention_days
+  kms_key_id        = local.use_kms ? local.kms_key_arn : null
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix        = "${var.name}-"
+  description        = "${var.name}: read scan findings, write findings logs, consume its queue"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid       = "ReadScanFindings"
+    actions   = ["ecr:DescribeImageScanFindings"]
+    resources = ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/*"]
+  }
+
+  statement {
+    sid = "WriteFindingsLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:PutRetentionPolicy",
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+      "logs:GetLogEvents",
+    ]
+    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.findings_log_group_prefix}*"]
+  }
+
+  statement {
+    sid     = "WriteOwnLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    # The provider's log group arn has no ":*" (CloudFormation's has).
+    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+  }
+
+  statement {
+    sid = "ConsumeFindingsQueue"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:ChangeMessageVisibility",
+    ]
+    resources = [aws_sqs_queue.this.arn]
+  }
+
+  statement {
+    sid       = "ForwardToDeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq.arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [local.kms_key_arn] : []
+    content {
+      sid       = "UseQueueKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sqs.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  name   = "findings-logger"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.function.json
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:The event source mapping invokes it synchronously; failed scan events go to the queue's DLQ, an asynchronous-invocation DLQ would never receive anything.
+  #checkov:skip=CKV_AWS_117:It only calls AWS APIs; a VPC would add NAT or endpoints and no protection.
+  #checkov:skip=CKV_AWS_115:The event source mapping's maximum_concurrency bounds it without reserving (and taking) capacity from the account's pool.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (names, URLs, numbers); Lambda encrypts it at rest with its AWS managed key.
+  #checkov:skip=CKV_AWS_50:X-Ray needs xray:PutTraceSegments on "*"; the function reports through EMF metrics and one JSON line per message instead.
+  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile and a signed upload; the zip is built from source by `make package`, sign it in your pipeline if you require it.
+  function_name = var.name
+  description   = "ECR image-scan findings into CloudWatch Logs"
+  runtime       = "python3.13"
+  architectures = [var.architecture]
+  handler       = "lambdas.findings_logger.handler"
+  memory_size   = var.memory_size
+  timeout       = var.timeout
+  role          = aws_iam_role.this.arn
+
+  filename          = var.package_filename
+  source_code_hash  = var.package_filename == null ? null : filebase64sha256(var.package_filename)
+  s3_bucket         = var.s3_bucket
+  s3_key            = var.s3_key
+  s3_object_version = var.s3_object_version
+
+  environment {
+    variables = local.environment
+  }
+
+  tags = var.tags
+
+  # The group exists (with its retention) before the function's first line is logged, and the
+  # role can write to it.
+  depends_on = [aws_cloudwatch_log_group.function, aws_iam_role_policy.this]
+
+  lifecycle {
+    precondition {
+      condition     = (var.package_filename != null) != (var.s3_bucket != null && var.s3_key != null)
+      error_message = "Set package_filename, or s3_bucket and s3_key (not both)."
+    }
+    precondition {
+      condition     = !(var.create_kms_key && var.kms_key_arn != null)
+      error_message = "Set create_kms_key = true or kms_key_arn, not both."
+    }
+    precondition {
+      condition     = !(var.create_alarm_topic && var.alarm_topic_arn != null)
+      error_message = "Set create_alarm_topic = true or alarm_topic_arn, not both."
+    }
+  }
+}
+
+resource "aws_lambda_event_source_mapping" "this" {
+  event_source_arn                   = aws_sqs_queue.this.arn
+  function_name                      = aws_lambda_function.this.arn
+  enabled                            = true
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
+}
+
+# ------------------------------------------------------------------ alarms
+
+# Encrypted with the module's key when there is one. Not with SNS's AWS managed key: its policy
+# cannot let CloudWatch alarms publish, so every notification would be lost.
+resource "aws_sns_topic" "alarms" {
+  #checkov:skip=CKV_AWS_26:Encrypted with the module's key when there is one; SNS's AWS managed key would silently drop every alarm notification.
+  count = var.create_alarm_topic ? 1 : 0
+
+  name              = "${var.name}-alarms"
+  kms_master_key_id = local.use_kms ? local.kms_key_arn : null
+  tags              = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letter_queue_not_empty" {
+  alarm_name          = "${var.name}-dead-letter-queue-not-empty"
+  alarm_description   = "Scan events were dead-lettered: malformed, for images that are gone, or failing after every retry. Each message carries its reason; fix the cause, then redrive."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  alarm_name          = "${var.name}-function-errors"
+  alarm_description   = "Invocations failed as a whole (crash, timeout, bad configuration): the entire batch is retried. Single scan events that fail are reported per message and do not count here."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${var.name}-oldest-scan-event-age"
+  alarm_description   = "The oldest scan event waiting in the queue is older than the threshold: consumers are falling behind, throttled, or retrying the same events."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.this.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.oldest_message_age_alarm_seconds
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
