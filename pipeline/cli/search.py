@@ -1,0 +1,127 @@
+"""``ecr-findings search``: every image that has a vulnerability, across all repositories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import output
+from pipeline.cli.options import DEFAULT_PREFIX, Json, LogGroupPrefix, since, target
+from pipeline.cli.text import prose
+from pipeline.ops.hits import normalize_id
+from pipeline.ops.search import Searcher
+
+
+class Engine(StrEnum):
+    filter = "filter"
+    insights = "insights"
+
+
+EPILOG = (
+    "Examples:\n\n"
+    "  ecr-findings search CVE-2024-3094\n\n"
+    "  ecr-findings search CVE-2023-44487 --since 30d --json\n\n"
+    "  ecr-findings search GHSA-jfh8-c2jp-5v3q --engine insights"
+)
+
+
+def _vulnerability_id(text: str) -> str:
+    try:
+        return normalize_id(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@prose
+def search(
+    ctx: typer.Context,
+    vulnerability_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="VULNERABILITY_ID",
+            callback=_vulnerability_id,
+            help="A CVE id (CVE-2024-3094) or another advisory id (GHSA-…, ALAS-…).",
+        ),
+    ],
+    log_group_prefix: LogGroupPrefix = DEFAULT_PREFIX,
+    scanned_since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            parser=since,
+            metavar="WHEN",
+            help="Only findings logged since: a duration ago (30d) or an ISO 8601 time.",
+        ),
+    ] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="filter: FilterLogEvents per log group (default); insights: Logs Insights, "
+            "50 groups a query (faster on big groups, billed per GB scanned).",
+        ),
+    ] = Engine.filter,
+    all_scans: Annotated[
+        bool, typer.Option("--all-scans", help="Show every scan of an image, not the latest.")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Log groups searched at once.")
+    ] = 4,
+    rate: Annotated[
+        float,
+        typer.Option(min=0.1, help="API calls per second (FilterLogEvents quota: 5 TPS)."),
+    ] = 4.0,
+    as_json: Json = False,
+) -> None:
+    """Find every image whose logged findings include VULNERABILITY_ID.
+
+    Searches all findings log groups concurrently (rate-limited), keeps each image's latest
+    scan, and shows repository, tag, digest, severity, package and scan time.
+    """
+    searcher = Searcher(
+        target(ctx).client("logs"),
+        log_group_prefix,
+        rate=rate,
+        concurrency=concurrency,
+    )
+    with output.progress(f"Searching for {vulnerability_id}") as bar:
+        result = searcher.search(
+            vulnerability_id,
+            since=scanned_since,
+            engine=engine.value,
+            all_scans=all_scans,
+            on_groups=bar.total,
+            on_group_done=lambda _g: bar.advance(),
+        )
+    if as_json:
+        output.print_json(result.as_json())
+        return
+    out = output.console()
+    if not result.hits:
+        out.print(
+            f"No image has {vulnerability_id} in {result.groups} log groups "
+            f"under {log_group_prefix}."
+        )
+        return
+    grid = output.table("Repository", "Tag", "Digest", "Severity", "Package", "Scan time")
+    for hit in result.hits:
+        grid.add_row(
+            hit.repository,
+            hit.tag,
+            output.short_digest(hit.digest),
+            hit.severity,
+            hit.package,
+            hit.scan_time,
+        )
+    out.print(grid)
+    out.print(
+        f"{vulnerability_id}: {result.images} images in {result.repositories} repositories "
+        f"({result.groups} log groups searched)."
+    )
+    if result.truncated_groups:
+        out.print(
+            f"Logs Insights returned its maximum of rows for {len(result.truncated_groups)} "
+            "groups: results may be incomplete; narrow with --since or use --engine filter."
+        )
