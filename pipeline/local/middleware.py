@@ -53,7 +53,8 @@ class LocalAwsMiddleware:
             return self.inner(environ, start_response)
         try:
             reply = handler(call, self.state, lambda new_body: self._forward(environ, new_body))
-        except Exception as exc:  # a bug here must reach the test as a 500, not a hang
+        except Exception as exc:  # a bug of ours: fail the call and make the test notice
+            self.state.record_violation(f"{call.operation}: local AWS failed: {exc!r}")
             reply = error_reply(call.protocol, "InternalFailure", f"local AWS: {exc!r}", 500)
         return self._send(reply, start_response)
 

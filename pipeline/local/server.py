@@ -43,7 +43,10 @@ def _quiet_handler() -> type:
 
 
 class LocalAws:
-    """A local AWS endpoint on 127.0.0.1 (a random free port unless ``port`` is given)."""
+    """A local AWS endpoint on 127.0.0.1 (a random free port unless ``port`` is given).
+
+    Not emulated: moto's EventBridge → SQS delivery omits the event's ``account``.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, region: str = DEFAULT_REGION):
         self.host = host
