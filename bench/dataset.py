@@ -129,17 +129,22 @@ def build(images: int, *, seed: int, max_findings: int, scanned_at: float) -> Da
         if rng.random() >= UNTAGGED_SHARE:
             tags = (f"v1.{rng.randint(0, 40)}.{rng.randint(0, 9)}", "latest")[: rng.randint(1, 2)]
         count = rng.randint(0, max_findings)
-        finding_seed = f"{seed}/{index}"
-        if kind == "enhanced":
-            raw = generate.enhanced_findings(
-                count, seed=finding_seed, repository=repository, digest=digest, tags=tags
-            )
-        else:
-            raw = generate.basic_findings(count, seed=finding_seed)
-        model = shape("ecr", _WIRE_SHAPES[kind])
-        wire = tuple(to_wire(f, model) for f in raw)
-        built.append(Image(repository, digest, tags, kind, wire))
+        built.append(make_image(repository, digest, tags, kind, count, seed=f"{seed}/{index}"))
     return Dataset(tuple(built), seed, scanned_at)
+
+
+def make_image(
+    repository: str, digest: str, tags: tuple[str, ...], kind: ScanKind, count: int, *, seed: str
+) -> Image:
+    """One image with ``count`` generated findings of its scan kind, in wire form."""
+    if kind == "enhanced":
+        raw = generate.enhanced_findings(
+            count, seed=seed, repository=repository, digest=digest, tags=tags
+        )
+    else:
+        raw = generate.basic_findings(count, seed=seed)
+    model = shape("ecr", _WIRE_SHAPES[kind])
+    return Image(repository, digest, tags, kind, tuple(to_wire(f, model) for f in raw))
 
 
 def _record(image: Image, time: str, sent_ms: str, rng: random.Random) -> dict[str, Any]:

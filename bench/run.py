@@ -29,13 +29,16 @@ from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
 from pipeline.config import Settings, load_settings
 from pipeline.local.registry import event_time
 
-FAKE_CREDENTIALS = {
+# The contenders talk to the fake endpoint only: fake keys, and no profile, config file or
+# instance metadata of this machine.
+FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
-# Anything from the caller's environment that could point the contenders elsewhere.
-_STRIPPED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -83,8 +86,8 @@ def settings_environment(overrides: list[str]) -> dict[str, str]:
 
 def child_environment(endpoint: str, settings_env: dict[str, str]) -> dict[str, str]:
     aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
-    env = {k: v for k, v in os.environ.items() if k not in aliases and k not in _STRIPPED}
-    env.update(FAKE_CREDENTIALS)
+    env = {k: v for k, v in os.environ.items() if k not in aliases and not k.startswith("AWS_")}
+    env.update(FAKE_AWS_ENV)
     env.update(settings_env)
     env["AWS_ENDPOINT_URL"] = endpoint
     env["PYTHONPATH"] = str(PROJECT_ROOT)

@@ -288,15 +288,17 @@ class LogsService:
         too_old_before = now - limits.MAX_AGE_MS
         expired_before = now - (group.retention_days or 0) * 86_400_000
         too_new_after = now + limits.MAX_FUTURE_MS
+        # As the API reports them: the too-new run starts at its index (inclusive); the
+        # too-old and expired runs end at theirs (exclusive).
         info: Response = {}
         accepted = []
         for index, ts in enumerate(timestamps):
             if ts > too_new_after:
                 info.setdefault("tooNewLogEventStartIndex", index)
             elif ts < too_old_before:
-                info["tooOldLogEventEndIndex"] = index
+                info["tooOldLogEventEndIndex"] = index + 1
             elif group.retention_days and ts < expired_before:
-                info["expiredLogEventEndIndex"] = index
+                info["expiredLogEventEndIndex"] = index + 1
             else:
                 accepted.append(index)
         return accepted, info

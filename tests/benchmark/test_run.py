@@ -1,0 +1,55 @@
+"""`python -m bench.run` end to end, on a tiny data set and no latency (nothing is timed here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from bench import run
+
+TINY = ["--images", "4", "--max-findings", "40", "--latency-ms", "0", "--seed", "3"]
+
+
+def _result(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+    out = tmp_path / "result.json"
+    status = run.main([*TINY, *extra, "--json", str(out)])
+    result: dict[str, Any] = orjson.loads(out.read_bytes())
+    assert status == result["exit_status"]
+    assert status in (0, 1)  # targets are meaningless at this size, but the run is valid
+    assert "targets:" in capsys.readouterr().out
+    return result
+
+
+def test_a_run_measures_both_contenders_on_the_same_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _result(tmp_path, capsys)
+    baseline, cold, warm = result["runs"]
+    assert result["problems"] == []
+    assert [r["label"] for r in result["runs"]] == ["baseline", "ours cold", "ours warm"]
+    # Ours logs every finding of every image, cold and warm; each image gets its summary.
+    assert cold["findings_logged"] == warm["findings_logged"] == result["data"]["findings"]
+    assert cold["summaries"] == warm["summaries"] == baseline["summaries"] == 4
+    # The baseline makes one PutLogEvents call per event it writes.
+    assert baseline["put_calls"] == baseline["findings_logged"] + baseline["summaries"]
+    assert result["targets"][0]["value"] == pytest.approx(baseline["wall_s"] / cold["wall_s"])
+    assert result["settings_overridden"] == {}
+
+
+def test_settings_can_be_overridden_and_the_baseline_sampled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _result(tmp_path, capsys, "--set", "MAX_CONCURRENT_PUTS=4", "--baseline-sample", "2")
+    baseline = result["runs"][0]
+    assert result["settings"]["MAX_CONCURRENT_PUTS"] == 4
+    assert baseline["extrapolated_from"] == 2
+    assert baseline["records"] == 4
+    assert "extrapolated" in result["targets"][0]["note"]
+
+
+def test_an_unknown_setting_is_refused() -> None:
+    with pytest.raises(SystemExit, match="NOPE"):
+        run.main([*TINY, "--set", "NOPE=1"])
