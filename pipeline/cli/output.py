@@ -27,10 +27,12 @@ from pipeline.ops.timeparse import format_age
 _PIPE_WIDTH = 160
 
 
-def console(*, stderr: bool = False) -> Console:
+def console(*, stderr: bool = False, max_width: int | None = None) -> Console:
     """A console on the current sys.stdout/stderr (tests swap them)."""
     probe = Console(stderr=stderr)
-    width = None if probe.is_terminal or os.environ.get("COLUMNS") else _PIPE_WIDTH
+    width = probe.width if probe.is_terminal or os.environ.get("COLUMNS") else _PIPE_WIDTH
+    if max_width:
+        width = min(width, max_width)
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
 
 
