@@ -29,7 +29,7 @@ class Clients:
         # Calls are counted into whatever Metrics the current invocation installs.
         self.metrics = Metrics()
         self.config = Config(
-            retries={"mode": settings.retry_mode, "max_attempts": settings.max_attempts},
+            retries={"mode": settings.retry_mode, "total_max_attempts": settings.max_attempts},
             max_pool_connections=settings.max_concurrent_puts + settings.max_concurrent_images,
             connect_timeout=5,
             read_timeout=30,
