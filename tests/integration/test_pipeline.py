@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import limits
 from pipeline.local.findings import basic_findings, enhanced_findings, with_description_bytes
+
 from .conftest import Context, Image, Pipeline
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
@@ -71,9 +72,7 @@ def test_every_page_is_read_and_calls_are_few(pipeline: Pipeline) -> None:
 
 def test_enhanced_findings_over_several_pages(pipeline: Pipeline) -> None:
     digest_placeholder = "sha256:" + "0" * 64
-    findings = enhanced_findings(
-        250, seed=3, repository="inspected/api", digest=digest_placeholder
-    )
+    findings = enhanced_findings(250, seed=3, repository="inspected/api", digest=digest_placeholder)
     image = pipeline.image(
         "inspected/api", "prod", findings, kind="enhanced", include_account=False
     )
@@ -96,8 +95,10 @@ def test_untagged_image_uses_untagged_in_stream_names(pipeline: Pipeline) -> Non
     assert pipeline.invoke([image]) == {"batchItemFailures": []}
 
     assert pipeline.streams(image.group) == sorted(
-        [f"LOW-untagged-{image.digest[7:]}-2026-11-29T06-00-00Z",
-         f"SUMMARY-untagged-{image.digest[7:]}-2026-11-29T06-00-00Z"]
+        [
+            f"LOW-untagged-{image.digest[7:]}-2026-11-29T06-00-00Z",
+            f"SUMMARY-untagged-{image.digest[7:]}-2026-11-29T06-00-00Z",
+        ]
     )
 
 
@@ -172,8 +173,7 @@ def test_permanent_failures_go_to_the_dlq_with_reasons(pipeline: Pipeline) -> No
     assert pipeline.invoke(records) == {"batchItemFailures": []}
 
     dead = {
-        m["MessageAttributes"]["SourceMessageId"]["StringValue"]: m
-        for m in pipeline.dead_letters()
+        m["MessageAttributes"]["SourceMessageId"]["StringValue"]: m for m in pipeline.dead_letters()
     }
     assert set(dead) == {"malformed", "gone", "no-repo", "other"}
     codes = {k: m["MessageAttributes"]["ErrorCode"]["StringValue"] for k, m in dead.items()}
@@ -186,9 +186,9 @@ def test_permanent_failures_go_to_the_dlq_with_reasons(pipeline: Pipeline) -> No
     assert dead["malformed"]["Body"] == "{not json"  # the original body, unchanged
     assert dead["gone"]["Body"] == json.dumps(gone)
     assert dead["gone"]["MessageAttributes"]["Repository"]["StringValue"] == "team/ok"
-    assert "ImageNotFoundException" in dead["gone"]["MessageAttributes"]["ErrorMessage"][
-        "StringValue"
-    ]
+    assert (
+        "ImageNotFoundException" in dead["gone"]["MessageAttributes"]["ErrorMessage"]["StringValue"]
+    )
     outcomes = pipeline.outcomes()
     assert outcomes["good"]["outcome"] == "done"
     assert outcomes["gone"]["outcome"] == "dead"
@@ -257,9 +257,7 @@ def test_redelivery_after_partial_write_ends_as_one_clean_write(pipeline: Pipeli
 
     pipeline.aws.clear_faults()
     function_reset()
-    assert pipeline.invoke([pipeline.record(partial, receive_count=2)]) == {
-        "batchItemFailures": []
-    }
+    assert pipeline.invoke([pipeline.record(partial, receive_count=2)]) == {"batchItemFailures": []}
     assert findings_by_stream_kind(pipeline, partial) == expected
     [summary] = pipeline.image_messages(partial)[partial.stream("SUMMARY")]
     assert summary["findingsLogged"] == 60
@@ -298,9 +296,7 @@ def test_throttling_and_5xx_are_retried_with_nothing_lost_or_duplicated(
         orjson.dumps(f["name"]) for f in findings
     )
     assert pipeline.aws.pending_faults() == []
-    throttles = [
-        line for line in pipeline.lines if line.get("Api") == "DescribeImageScanFindings"
-    ]
+    throttles = [line for line in pipeline.lines if line.get("Api") == "DescribeImageScanFindings"]
     assert throttles and throttles[0]["Throttles"] == 2
 
 
@@ -346,7 +342,9 @@ def test_deadline_reports_unstarted_work_as_failures(pipeline: Pipeline) -> None
 
 def test_old_scan_time_is_written_with_an_accepted_timestamp(pipeline: Pipeline) -> None:
     image = pipeline.image(
-        "team/old", "v1", basic_findings(3, seed=13, severities=["LOW"]),
+        "team/old",
+        "v1",
+        basic_findings(3, seed=13, severities=["LOW"]),
         event_time="2025-01-01T00:00:00Z",
     )
 
@@ -361,7 +359,9 @@ def test_old_scan_time_is_written_with_an_accepted_timestamp(pipeline: Pipeline)
 
 def test_outcome_lines_and_metrics(pipeline: Pipeline) -> None:
     image = pipeline.image("team/obs", "v1", basic_findings(12, seed=14))
-    pipeline.invoke([pipeline.record(image, message_id="obs"), pipeline.record("x", message_id="x")])
+    pipeline.invoke(
+        [pipeline.record(image, message_id="obs"), pipeline.record("x", message_id="x")]
+    )
 
     line = pipeline.outcomes()["obs"]
     assert line["outcome"] == "done"
@@ -424,4 +424,3 @@ def test_each_severity_has_its_own_stream(pipeline: Pipeline, severity: str) -> 
     image = pipeline.image(f"sev/{severity.lower()}", "v1", findings)
     pipeline.invoke([image])
     assert len(pipeline.messages(image.group, image.stream(severity))) == 3
-
