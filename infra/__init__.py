@@ -1,0 +1,1 @@
+"""Deployment: the CloudFormation template, the Terraform module and the Lambda packager."""

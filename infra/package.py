@@ -1,0 +1,216 @@
+"""Build the deployable Lambda zip: the handler's code plus its runtime dependencies.
+
+    python -m infra.package [--arch arm64] [--arch x86_64] [--out dist] [--no-import-check]
+
+For each architecture, pip installs the ``[project] dependencies`` of pyproject.toml as
+manylinux wheels for CPython 3.13 into a staging folder, ``pipeline/`` (without the operators'
+and local-development sub-packages) and ``lambdas/`` are copied next to them, and the folder is
+zipped reproducibly (same inputs, same bytes, so Terraform's ``source_code_hash`` only changes
+with the code). A build for the local interpreter is then imported in isolation (no
+site-packages) to prove that nothing the handler needs is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_VERSION = "3.13"
+# Lambda's architecture name -> the wheel platform suffix. manylinux2014 (glibc 2.17) wheels
+# run everywhere; manylinux_2_28 ones are accepted too (Lambda's AL2023 has glibc 2.34).
+ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}
+SOURCE_PACKAGES = ("pipeline", "lambdas")
+# Operator CLI, its operations and the local AWS harness: never imported by the handler.
+EXCLUDED_SOURCES = ("pipeline/cli", "pipeline/ops", "pipeline/local")
+# What the runtime never needs: caches, console scripts.
+PRUNED_DIRS = ("__pycache__", "bin")
+PRUNED_SUFFIXES = (".pyc", ".pyo")
+# Lambda's limit on a function's unzipped deployment package.
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
+# Fixed timestamp for every zip entry (the earliest a zip can hold), for reproducible bytes.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    architecture: str
+    path: Path
+    zipped_bytes: int
+    unzipped_bytes: int
+    sha256: str
+
+
+def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+    """The ``[project] dependencies``: what the handler needs at run time, and nothing else."""
+    with pyproject.open("rb") as f:
+        return list(tomllib.load(f)["project"]["dependencies"])
+
+
+def pip_install(requirements: Sequence[str], target: Path, architecture: str | None) -> None:
+    """Install wheels into ``target``: for Lambda's platform, or the local one when None."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--only-binary=:all:",
+        "--target",
+        str(target),
+    ]
+    if architecture is not None:
+        machine = ARCHITECTURES[architecture]
+        command += ["--platform", f"manylinux2014_{machine}"]
+        command += ["--platform", f"manylinux_2_28_{machine}"]
+        command += ["--python-version", PYTHON_VERSION, "--implementation", "cp"]
+    subprocess.run([*command, *requirements], check=True)
+
+
+def copy_sources(root: Path, target: Path) -> None:
+    excluded = {root / path for path in EXCLUDED_SOURCES}
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        return {
+            name
+            for name in names
+            if here / name in excluded or name in PRUNED_DIRS or name.endswith(PRUNED_SUFFIXES)
+        }
+
+    for package in SOURCE_PACKAGES:
+        shutil.copytree(root / package, target / package, ignore=ignore)
+
+
+def prune(staging: Path) -> None:
+    for path in sorted(staging.rglob("*"), reverse=True):
+        if path.is_dir() and path.name in PRUNED_DIRS:
+            shutil.rmtree(path)
+        elif path.is_file() and path.name.endswith(PRUNED_SUFFIXES):
+            path.unlink()
+
+
+def stage(root: Path, staging: Path, architecture: str | None) -> None:
+    """Fill ``staging`` afresh with dependencies and sources."""
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    pip_install(runtime_requirements(root / "pyproject.toml"), staging, architecture)
+    copy_sources(root, staging)
+    prune(staging)
+
+
+def _files(staging: Path) -> Iterator[Path]:
+    return iter(sorted(p for p in staging.rglob("*") if p.is_file()))
+
+
+def write_zip(staging: Path, destination: Path) -> int:
+    """Zip ``staging`` with sorted entries and fixed times and modes; return unzipped bytes."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    unzipped = 0
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in _files(staging):
+            info = zipfile.ZipInfo(path.relative_to(staging).as_posix(), ZIP_EPOCH)
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data)
+    return unzipped
+
+
+def import_check(staging: Path) -> None:
+    """Run the handler from ``staging`` alone (``-S``: no site-packages) on an empty batch.
+
+    Importing it loads every module the handler needs; the call opens the aiobotocore clients.
+    The endpoint is a closed loopback port and the credentials are fake: nothing leaves the
+    machine, and an empty batch makes no AWS call.
+    """
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from lambdas import findings_logger as f; "
+        "result = f.handler({'Records': []}, None); f.reset(); "
+        "assert result == {'batchItemFailures': []}, result; "
+        "print('import check passed:', f.__file__)"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "import-check",
+        "AWS_SECRET_ACCESS_KEY": "import-check",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "EMIT_METRICS": "false",
+    }
+    subprocess.run(
+        [sys.executable, "-S", "-c", script, str(staging)], check=True, env=env, timeout=120
+    )
+
+
+def build(architecture: str, out: Path, *, root: Path = ROOT, work: Path | None = None) -> Package:
+    """Build ``<out>/ecr-findings-logger-<architecture>.zip``."""
+    staging = (work or root / "build") / f"lambda-{architecture}"
+    stage(root, staging, architecture)
+    destination = out / f"ecr-findings-logger-{architecture}.zip"
+    unzipped = write_zip(staging, destination)
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise SystemExit(
+            f"{destination}: {unzipped} bytes unzipped, over Lambda's {MAX_UNZIPPED_BYTES}"
+        )
+    return Package(
+        architecture=architecture,
+        path=destination,
+        zipped_bytes=destination.stat().st_size,
+        unzipped_bytes=unzipped,
+        sha256=hashlib.sha256(destination.read_bytes()).hexdigest(),
+    )
+
+
+def check_local_build(*, root: Path = ROOT, work: Path | None = None) -> None:
+    staging = (work or root / "build") / "lambda-local"
+    stage(root, staging, None)
+    import_check(staging)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MiB"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.package", description=__doc__)
+    parser.add_argument(
+        "--arch",
+        action="append",
+        choices=sorted(ARCHITECTURES),
+        help="architecture to build (repeatable; default: all)",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output folder")
+    parser.add_argument("--work", type=Path, default=None, help="staging folder (default build/)")
+    parser.add_argument(
+        "--no-import-check", action="store_true", help="skip the local-interpreter import check"
+    )
+    args = parser.parse_args(argv)
+    for architecture in args.arch or sorted(ARCHITECTURES):
+        package = build(architecture, args.out, work=args.work)
+        print(
+            f"{package.path}: {_mib(package.zipped_bytes)} zipped, "
+            f"{_mib(package.unzipped_bytes)} unzipped, sha256 {package.sha256}"
+        )
+    if not args.no_import_check:
+        check_local_build(work=args.work)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

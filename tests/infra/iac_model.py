@@ -1,0 +1,397 @@
+"""Read the CloudFormation template and the Terraform module into comparable values.
+
+Both sides are reduced to the same symbols: a parameter or variable becomes ``{var.<name>}``
+(Terraform's name), a resource attribute becomes ``{queue.arn}``-like names, ``AWS::Region``
+and ``data.aws_region`` both become ``{region}``, and so on. A value present only under a
+condition (``Fn::If`` with ``AWS::NoValue``, ``cond ? x : null``) reduces to the value itself.
+Anything not understood raises, so that a new construct is noticed rather than compared wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "cloudformation" / "template.yaml"
+MODULE = ROOT / "infra" / "terraform"
+
+# CloudFormation parameter -> Terraform variable.
+PARAMETERS = {
+    "Name": "name",
+    "CodeS3Bucket": "s3_bucket",
+    "CodeS3Key": "s3_key",
+    "CodeS3ObjectVersion": "s3_object_version",
+    "Architecture": "architecture",
+    "FunctionMemorySize": "memory_size",
+    "FunctionTimeout": "timeout",
+    "FunctionLogRetentionDays": "function_log_retention_days",
+    "BatchSize": "batch_size",
+    "MaximumBatchingWindowInSeconds": "maximum_batching_window_in_seconds",
+    "MaximumConcurrency": "maximum_concurrency",
+    "MaxReceiveCount": "max_receive_count",
+    "FindingsLogGroupPrefix": "findings_log_group_prefix",
+    "FindingsLogRetentionDays": "findings_log_retention_days",
+    "CreateKmsKey": "create_kms_key",
+    "KmsKeyArn": "kms_key_arn",
+    "CreateAlarmTopic": "create_alarm_topic",
+    "AlarmTopicArn": "alarm_topic_arn",
+    "OldestMessageAgeAlarmSeconds": "oldest_message_age_alarm_seconds",
+}
+# Terraform-only inputs (CloudFormation takes its code from S3 and tags from the stack).
+TERRAFORM_ONLY_VARIABLES = {"package_filename", "tags"}
+
+# CloudFormation resource -> the Terraform resources that make the same thing.
+RESOURCES = {
+    "FindingsKey": ["aws_kms_key.this"],
+    "FindingsKeyAlias": ["aws_kms_alias.this"],
+    "FindingsQueue": ["aws_sqs_queue.this"],
+    "DeadLetterQueue": ["aws_sqs_queue.dlq", "aws_sqs_queue_redrive_allow_policy.dlq"],
+    "FindingsQueuePolicy": ["aws_sqs_queue_policy.this"],
+    "DeadLetterQueuePolicy": ["aws_sqs_queue_policy.dlq"],
+    "ScanCompleteRule": ["aws_cloudwatch_event_rule.this", "aws_cloudwatch_event_target.queue"],
+    "FunctionLogGroup": ["aws_cloudwatch_log_group.function"],
+    "FunctionRole": ["aws_iam_role.this", "aws_iam_role_policy.this"],
+    "Function": ["aws_lambda_function.this"],
+    "QueueEventSource": ["aws_lambda_event_source_mapping.this"],
+    "AlarmTopic": ["aws_sns_topic.alarms"],
+    "DeadLetterQueueNotEmptyAlarm": ["aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty"],
+    "FunctionErrorsAlarm": ["aws_cloudwatch_metric_alarm.function_errors"],
+    "OldestMessageAgeAlarm": ["aws_cloudwatch_metric_alarm.oldest_message_age"],
+}
+
+# The same things under their two spellings.
+PSEUDO = {"AWS::Partition": "{partition}", "AWS::Region": "{region}", "AWS::AccountId": "{account}"}
+CFN_ATTRIBUTES = {
+    ("FindingsQueue", "Ref"): "{queue.url}",
+    ("FindingsQueue", "Arn"): "{queue.arn}",
+    ("FindingsQueue", "QueueName"): "{queue.name}",
+    ("DeadLetterQueue", "Ref"): "{dlq.url}",
+    ("DeadLetterQueue", "Arn"): "{dlq.arn}",
+    ("DeadLetterQueue", "QueueName"): "{dlq.name}",
+    ("ScanCompleteRule", "Arn"): "{rule.arn}",
+    # CloudFormation's log group Arn ends in ":*"; the Terraform provider's does not.
+    ("FunctionLogGroup", "Arn"): "{function_log_group.arn}:*",
+    ("FunctionLogGroup", "Ref"): "{function_log_group.name}",
+    ("FunctionRole", "Arn"): "{role.arn}",
+    ("Function", "Ref"): "{function.name}",
+    ("Function", "Arn"): "{function.arn}",
+    ("FindingsKey", "Arn"): "{kms_key.arn}",
+    ("FindingsKey", "Ref"): "{kms_key.id}",
+    ("AlarmTopic", "Ref"): "{alarm_topic.arn}",
+    ("QueueEventSource", "Ref"): "{event_source_mapping.id}",
+    # A given key or topic stands where the created one would.
+    ("KmsKeyArn", "Ref"): "{kms_key.arn}",
+    ("AlarmTopicArn", "Ref"): "{alarm_topic.arn}",
+}
+TF_REFERENCES = {
+    "data.aws_partition.current.partition": "{partition}",
+    "data.aws_region.current.name": "{region}",
+    "data.aws_caller_identity.current.account_id": "{account}",
+    "aws_sqs_queue.this.url": "{queue.url}",
+    "aws_sqs_queue.this.id": "{queue.url}",
+    "aws_sqs_queue.this.arn": "{queue.arn}",
+    "aws_sqs_queue.this.name": "{queue.name}",
+    "aws_sqs_queue.dlq.url": "{dlq.url}",
+    "aws_sqs_queue.dlq.id": "{dlq.url}",
+    "aws_sqs_queue.dlq.arn": "{dlq.arn}",
+    "aws_sqs_queue.dlq.name": "{dlq.name}",
+    "aws_cloudwatch_event_rule.this.arn": "{rule.arn}",
+    "aws_cloudwatch_event_rule.this.name": "{rule.name}",
+    "aws_cloudwatch_log_group.function.arn": "{function_log_group.arn}",
+    "aws_cloudwatch_log_group.function.name": "{function_log_group.name}",
+    "aws_iam_role.this.arn": "{role.arn}",
+    "aws_iam_role.this.id": "{role.name}",
+    "aws_lambda_function.this.function_name": "{function.name}",
+    "aws_lambda_function.this.arn": "{function.arn}",
+    "aws_kms_key.this[0].arn": "{kms_key.arn}",
+    "aws_kms_key.this[0].key_id": "{kms_key.id}",
+    "aws_sns_topic.alarms[0].arn": "{alarm_topic.arn}",
+    "aws_lambda_event_source_mapping.this.uuid": "{event_source_mapping.id}",
+    "var.kms_key_arn": "{kms_key.arn}",
+    "var.alarm_topic_arn": "{alarm_topic.arn}",
+    # Inside the dynamic KMS statement, the key is its for_each value.
+    "statement.value": "{kms_key.arn}",
+}
+_NULLS = ("null", "[]", "{}")
+
+
+class Unknown(ValueError):
+    """A construct the comparison does not understand (teach it here, do not skip it)."""
+
+
+# ---------------------------------------------------------------------------- CloudFormation
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags turned into their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else "Condition" if suffix == "Condition" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_TemplateLoader.add_multi_constructor("!", _construct_tag)
+
+
+@cache
+def template() -> dict[str, Any]:
+    with TEMPLATE.open() as f:
+        loaded: dict[str, Any] = yaml.load(f, Loader=_TemplateLoader)  # noqa: S506 (SafeLoader)
+    return loaded
+
+
+def cfn_resource(logical_id: str) -> dict[str, Any]:
+    properties: dict[str, Any] = template()["Resources"][logical_id].get("Properties", {})
+    return properties
+
+
+def cfn_value(value: Any) -> Any:
+    """A template value in the shared symbols."""
+    if isinstance(value, list):
+        return [v for v in (cfn_value(item) for item in value) if v is not None]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref":
+            return _cfn_ref(arg)
+        if key == "Fn::GetAtt":
+            return _lookup(CFN_ATTRIBUTES, (arg[0], arg[1]))
+        if key == "Fn::Sub":
+            return _cfn_sub(arg)
+        if key == "Fn::If":
+            return _either(cfn_value(arg[1]), cfn_value(arg[2]))
+        if key == "Fn::FindInMap":
+            return {"FindInMap": [arg[0], cfn_value(arg[1]), arg[2]]}
+        if key.startswith("Fn::"):
+            raise Unknown(f"CloudFormation function {key}")
+    return {k: v for k, v in ((k, cfn_value(v)) for k, v in value.items()) if v is not None}
+
+
+def _cfn_ref(name: str) -> Any:
+    if name == "AWS::NoValue":
+        return None
+    if name in PSEUDO:
+        return PSEUDO[name]
+    if (name, "Ref") in CFN_ATTRIBUTES:
+        return CFN_ATTRIBUTES[(name, "Ref")]
+    if name in PARAMETERS:
+        return "{var." + PARAMETERS[name] + "}"
+    raise Unknown(f"Ref {name}")
+
+
+def _cfn_sub(text: str) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return str(_lookup(CFN_ATTRIBUTES, (logical_id, attribute)))
+        return str(_cfn_ref(name))
+
+    return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def cfn_statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Policy statements, normalized (see ``_statement``)."""
+    statements = cfn_value(document["Statement"])
+    return [
+        _statement(
+            sid=s.get("Sid"),
+            effect=s.get("Effect", "Allow"),
+            actions=s["Action"],
+            resources=s.get("Resource", []),
+            principals=_cfn_principals(s.get("Principal")),
+            conditions={
+                (test, variable): _as_list(values)
+                for test, pairs in s.get("Condition", {}).items()
+                for variable, values in pairs.items()
+            },
+        )
+        for s in statements
+    ]
+
+
+def _cfn_principals(principal: Any) -> dict[str, list[str]]:
+    if principal is None:
+        return {}
+    if principal == "*":
+        return {"*": ["*"]}
+    return {kind: _as_list(ids) for kind, ids in principal.items()}
+
+
+# ---------------------------------------------------------------------------- Terraform
+
+
+@dataclass
+class Module:
+    """The Terraform module's blocks by address (``aws_sqs_queue.this``, ``var.name``...)."""
+
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locals: dict[str, Any] = field(default_factory=dict)
+    terraform: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _strip_markers(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_markers(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [_strip_markers(v) for v in value]
+    return value
+
+
+def _hcl(text: str) -> dict[str, Any]:
+    options = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
+    return dict(_strip_markers(hcl2.loads(text, serialization_options=options)))
+
+
+def load_module(folder: Path = MODULE) -> Module:
+    module = Module()
+    for path in sorted(folder.glob("*.tf")):
+        parsed = _hcl(path.read_text())
+        for block in parsed.get("resource", []):
+            for kind, named in block.items():
+                for name, body in named.items():
+                    module.resources[f"{kind}.{name}"] = body
+        for block in parsed.get("data", []):
+            for kind, named in block.items():
+                for name, body in named.items():
+                    module.data[f"{kind}.{name}"] = body
+        for block in parsed.get("variable", []):
+            module.variables.update(block)
+        for block in parsed.get("output", []):
+            module.outputs.update(block)
+        for block in parsed.get("locals", []):
+            module.locals.update(block)
+        module.terraform += parsed.get("terraform", [])
+    return module
+
+
+@cache
+def module() -> Module:
+    return load_module()
+
+
+def tf_value(value: Any) -> Any:
+    """A module value in the shared symbols."""
+    if isinstance(value, list):
+        return [v for v in (tf_value(item) for item in value) if v is not None]
+    if isinstance(value, dict):
+        return {k: v for k, v in ((k, tf_value(v)) for k, v in value.items()) if v is not None}
+    if not isinstance(value, str):
+        return value
+    whole = re.fullmatch(r"\$\{(.*)\}", value, re.S)
+    if whole and "${" not in whole.group(1):
+        return _tf_expression(whole.group(1).strip())
+    return re.sub(r"\$\{([^{}]*)\}", lambda m: str(_tf_expression(m.group(1).strip())), value)
+
+
+def _tf_expression(expr: str) -> Any:
+    if expr in _NULLS:
+        return None
+    if re.fullmatch(r"-?\d+", expr):
+        return int(expr)
+    if expr in ("true", "false"):
+        return expr == "true"
+    if expr.startswith('"') and expr.endswith('"'):
+        return tf_value(expr[1:-1])
+    ternary = re.fullmatch(r"(.+?) \? (.+) : (.+)", expr)
+    if ternary:
+        return _either(_tf_expression(ternary.group(2)), _tf_expression(ternary.group(3)))
+    call = re.fullmatch(r"(tostring|jsonencode)\((.*)\)", expr)
+    if call:
+        return _tf_expression(call.group(2))
+    if expr[0] in "[{":
+        return tf_value(_hcl(f"value = {expr}\n")["value"])
+    if expr.startswith("var."):
+        return TF_REFERENCES.get(expr, "{" + expr + "}")
+    if expr.startswith("local."):
+        name = expr.removeprefix("local.")
+        if name in module().locals:
+            return tf_value(module().locals[name])
+    return _lookup(TF_REFERENCES, expr)
+
+
+def tf_statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The statements of an ``aws_iam_policy_document``, normalized (see ``_statement``)."""
+    blocks = list(document.get("statement", []))
+    for dynamic in document.get("dynamic", []):
+        blocks += dynamic["statement"]["content"]
+    return [
+        _statement(
+            sid=s.get("sid"),
+            effect=s.get("effect", "Allow"),
+            actions=tf_value(s["actions"]),
+            resources=tf_value(s.get("resources", [])),
+            principals={p["type"]: tf_value(p["identifiers"]) for p in s.get("principals", [])},
+            conditions={
+                (c["test"], c["variable"]): tf_value(c["values"]) for c in s.get("condition", [])
+            },
+        )
+        for s in blocks
+    ]
+
+
+# ---------------------------------------------------------------------------- shared
+
+
+def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
+    if key not in table:
+        raise Unknown(f"no shared symbol for {key!r}")
+    return table[key]
+
+
+def _either(first: Any, second: Any) -> Any:
+    """A conditional value: what it is when present (both sides agree when both are present)."""
+    if first is None or first == []:
+        return second
+    if second is None or second == [] or second == first:
+        return first
+    return {"either": [first, second]}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statement(
+    *,
+    sid: str | None,
+    effect: str,
+    actions: Any,
+    resources: Any,
+    principals: dict[str, list[str]],
+    conditions: dict[tuple[str, str], list[Any]],
+) -> dict[str, Any]:
+    return {
+        "sid": sid,
+        "effect": effect,
+        "actions": sorted(set(_as_list(actions))),
+        "resources": sorted(set(_as_list(resources))),
+        "principals": {kind: sorted(ids) for kind, ids in principals.items()},
+        "conditions": {key: sorted(values) for key, values in conditions.items()},
+    }
+
+
+def by_sid(statements: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
+    return {s["sid"]: s for s in statements}

@@ -1,0 +1,307 @@
+"""Safe by default, on both flavours: least privilege, queue limits, quotas, the handler's contract.
+
+Each check runs on the template and on the module (they are compared in test_iac_parity; here
+each must also be right on its own).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore import xform_name
+from iac_model import (
+    ROOT,
+    cfn_resource,
+    cfn_statements,
+    cfn_value,
+    module,
+    template,
+    tf_statements,
+)
+
+from pipeline import events, limits
+from pipeline.config import Settings
+
+FLAVOURS = ["cloudformation", "terraform"]
+ROLE_SERVICES = ("ecr", "logs", "sqs", "kms")
+FINDINGS_GROUPS = (
+    "arn:{partition}:logs:{region}:{account}:log-group:{var.findings_log_group_prefix}*"
+)
+# What Lambda's SQS poller does with the function's role.
+EVENT_SOURCE_MAPPING_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+}
+# A batch API is authorized as its single-message action.
+BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+def role_statements(flavour: str) -> list[dict[str, Any]]:
+    if flavour == "cloudformation":
+        (policy,) = cfn_resource("FunctionRole")["Policies"]
+        return cfn_statements(policy["PolicyDocument"])
+    return tf_statements(module().data["aws_iam_policy_document.function"])
+
+
+def queue_policy(flavour: str, queue: str) -> list[dict[str, Any]]:
+    if flavour == "cloudformation":
+        logical_id = {"queue": "FindingsQueuePolicy", "dlq": "DeadLetterQueuePolicy"}[queue]
+        return cfn_statements(cfn_resource(logical_id)["PolicyDocument"])
+    return tf_statements(module().data[f"aws_iam_policy_document.{queue}"])
+
+
+def actions_on(statements: list[dict[str, Any]], resource: str) -> set[str]:
+    return {a for s in statements if resource in s["resources"] for a in s["actions"]}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_role_names_every_resource(flavour: str) -> None:
+    for statement in role_statements(flavour):
+        assert statement["effect"] == "Allow"
+        assert all("*" not in action for action in statement["actions"]), statement
+        for resource in statement["resources"]:
+            assert resource != "*", statement
+            assert resource.startswith(("arn:{partition}:", "{")), statement
+            assert not re.match(r"arn:\{partition\}:\w+:\*", resource), statement
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_role_scopes_each_service_to_this_deployment(flavour: str) -> None:
+    statements = role_statements(flavour)
+    by_service: dict[str, set[str]] = {}
+    for statement in statements:
+        for action in statement["actions"]:
+            by_service.setdefault(action.split(":")[0], set()).update(statement["resources"])
+    assert set(by_service) == set(ROLE_SERVICES)
+    assert by_service["ecr"] == {"arn:{partition}:ecr:{region}:{account}:repository/*"}
+    assert by_service["logs"] == {FINDINGS_GROUPS, "{function_log_group.arn}:*"}
+    assert by_service["sqs"] == {"{queue.arn}", "{dlq.arn}"}
+    assert by_service["kms"] == {"{kms_key.arn}"}
+    # The DLQ can only be written to, the source queue only consumed.
+    assert actions_on(statements, "{dlq.arn}") == {"sqs:SendMessage"}
+    assert actions_on(statements, "{queue.arn}") == EVENT_SOURCE_MAPPING_ACTIONS
+    assert actions_on(statements, "{function_log_group.arn}:*") == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
+def handler_sources() -> list[Path]:
+    """The handler's module and every project module it imports, directly or not."""
+    seen: dict[str, Path] = {}
+    pending = ["lambdas.findings_logger"]
+    while pending:
+        name = pending.pop()
+        path = _module_path(name)
+        if name in seen or path is None:
+            continue
+        seen[name] = path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                pending.append(node.module)
+                pending += [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                pending += [alias.name for alias in node.names]
+    return sorted(seen.values())
+
+
+def _module_path(name: str) -> Path | None:
+    if name.split(".")[0] not in ("pipeline", "lambdas"):
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def calls_made_by_the_handler() -> set[tuple[str, str]]:
+    """(service, Operation) for every AWS API named in the handler's code."""
+    session = botocore.session.get_session()
+    names = {
+        xform_name(op): (service, op)
+        for service in ("ecr", "logs", "sqs")
+        for op in session.get_service_model(service).operation_names
+    }
+    attributes = {
+        node.attr
+        for path in handler_sources()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+    }
+    return {names[a] for a in attributes if a in names}
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_role_allows_every_call_the_consumer_makes(flavour: str) -> None:
+    calls = calls_made_by_the_handler()
+    # Sanity: the scan finds the calls we know about.
+    assert ("ecr", "DescribeImageScanFindings") in calls
+    assert ("logs", "PutLogEvents") in calls
+    granted = {a for s in role_statements(flavour) for a in s["actions"]}
+    needed = {f"{service}:{BATCH_ACTIONS.get(op, op)}" for service, op in calls}
+    # Nothing more than that, the event source mapping's polling and the queues' key.
+    assert granted == needed | EVENT_SOURCE_MAPPING_ACTIONS | {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_kms_is_granted_only_when_there_is_a_key() -> None:
+    (policy,) = cfn_resource("FunctionRole")["Policies"]
+    kms = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if "kms:Decrypt" in str(s) or "kms:GenerateDataKey" in str(s)
+    ]
+    assert [list(s) for s in kms] == [["Fn::If"]]
+    assert kms[0]["Fn::If"][0] == "UseKms" and kms[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    (dynamic,) = module().data["aws_iam_policy_document.function"]["dynamic"]
+    assert dynamic["statement"]["for_each"] == "${local.use_kms ? [local.kms_key_arn] : []}"
+    assert module().locals["use_kms"] == "${var.create_kms_key || var.kms_key_arn != null}"
+    for statement in role_statements("cloudformation"):
+        if statement["sid"] == "UseQueueKey":
+            # Only through SQS: the key's other users (logs, EventBridge) act on their own.
+            assert statement["conditions"] == {
+                ("StringEquals", "kms:ViaService"): ["sqs.{region}.amazonaws.com"]
+            }
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+@pytest.mark.parametrize("queue", ["queue", "dlq"])
+def test_only_this_rule_may_send(flavour: str, queue: str) -> None:
+    statements = queue_policy(flavour, queue)
+    (allow,) = [s for s in statements if s["effect"] == "Allow"]
+    assert allow["principals"] == {"Service": ["events.amazonaws.com"]}
+    assert allow["actions"] == ["sqs:SendMessage"]
+    assert allow["resources"] == [f"{{{queue}.arn}}"]
+    assert allow["conditions"] == {("ArnEquals", "aws:SourceArn"): ["{rule.arn}"]}
+    (deny,) = [s for s in statements if s["effect"] == "Deny"]
+    assert deny["conditions"] == {("Bool", "aws:SecureTransport"): ["false"]}
+
+
+def test_event_pattern_accepts_exactly_what_the_consumer_decodes() -> None:
+    pattern = cfn_value(cfn_resource("ScanCompleteRule")["EventPattern"])
+    accepted = [
+        (events.ECR_SOURCE, events.ECR_DETAIL_TYPE, events.ECR_COMPLETE),
+        (events.INSPECTOR_SOURCE, events.INSPECTOR_DETAIL_TYPE, events.INSPECTOR_COMPLETE),
+    ]
+    assert pattern["source"] == [a[0] for a in accepted]
+    assert pattern["detail-type"] == [a[1] for a in accepted]
+    assert pattern["detail"]["scan-status"] == [a[2] for a in accepted]
+
+
+def test_visibility_timeout_covers_six_timeouts_and_the_batching_window() -> None:
+    parameters = template()["Parameters"]
+    longest_window = parameters["MaximumBatchingWindowInSeconds"]["MaxValue"]
+    table = template()["Mappings"]["VisibilityTimeout"]
+    for timeout in parameters["FunctionTimeout"]["AllowedValues"]:
+        assert table[timeout]["Seconds"] >= 6 * int(timeout) + longest_window
+        assert table[timeout]["Seconds"] <= 43_200  # SQS's maximum
+
+
+def test_dead_letter_settings() -> None:
+    queue, dlq = cfn_resource("FindingsQueue"), cfn_resource("DeadLetterQueue")
+    assert cfn_value(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": "{dlq.arn}",
+        "maxReceiveCount": "{var.max_receive_count}",
+    }
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert cfn_value(dlq["RedriveAllowPolicy"]) == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": ["arn:{partition}:sqs:{region}:{account}:{var.name}"],
+    }
+    assert cfn_value(queue["QueueName"]) == "{var.name}"
+    variables = cfn_value(cfn_resource("Function")["Environment"]["Variables"])
+    # The function forwards the last failure itself, so it must know the same count.
+    assert variables["MAX_RECEIVE_COUNT"] == "{var.max_receive_count}"
+    assert variables["DEAD_LETTER_QUEUE_URL"] == "{dlq.url}"
+
+
+def test_environment_names_are_settings_the_handler_reads() -> None:
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    variables = cfn_resource("Function")["Environment"]["Variables"]
+    assert set(variables) <= aliases
+    optional = module().locals["environment_optional"]
+    assert set(module().locals["environment_base"]) | set(optional) <= aliases
+
+
+def _rates(concurrency: str) -> dict[str, float]:
+    table = template()["Mappings"]["ConsumerRates"][concurrency]
+    variables = cfn_resource("Function")["Environment"]["Variables"]
+    return {
+        name: float(table[value["Fn::FindInMap"][2]])
+        for name, value in variables.items()
+        if isinstance(value, dict) and "Fn::FindInMap" in value
+    }
+
+
+def test_default_concurrency_gives_the_handlers_default_rates() -> None:
+    default = template()["Parameters"]["MaximumConcurrency"]["Default"]
+    settings = Settings()
+    fields = {f.alias: name for name, f in Settings.model_fields.items()}
+    rates = _rates(default)
+    assert rates, "no rate limit reaches the function"
+    for variable, rate in rates.items():
+        assert getattr(settings, fields[variable]) == rate, variable
+
+
+QUOTAS = {
+    "PUT_LOG_EVENTS_RATE": limits.QUOTA_PUT_LOG_EVENTS_TPS,
+    "CREATE_LOG_STREAM_RATE": limits.QUOTA_CREATE_LOG_STREAM_TPS,
+    "CREATE_LOG_GROUP_RATE": limits.QUOTA_CREATE_LOG_GROUP_TPS,
+    "GET_LOG_EVENTS_RATE": limits.QUOTA_GET_LOG_EVENTS_TPS,
+}
+
+
+@pytest.mark.parametrize(
+    "concurrency", template()["Parameters"]["MaximumConcurrency"]["AllowedValues"]
+)
+def test_all_consumers_together_stay_inside_the_quotas(concurrency: str) -> None:
+    rates = _rates(concurrency)
+    assert set(QUOTAS) <= set(rates)
+    for variable, quota in QUOTAS.items():
+        assert rates[variable] > 0
+        assert rates[variable] * int(concurrency) <= quota, variable
+
+
+def test_function_runs_the_handler_on_python_3_13_arm64_by_default() -> None:
+    function = cfn_resource("Function")
+    module_name, _, attribute = function["Handler"].rpartition(".")
+    assert (ROOT / (module_name.replace(".", "/") + ".py")).is_file()
+    import lambdas.findings_logger as handler_module
+
+    assert callable(getattr(handler_module, attribute))
+    assert function["Runtime"] == "python3.13"
+    assert template()["Parameters"]["Architecture"]["Default"] == "arm64"
+    esm = cfn_resource("QueueEventSource")
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_defaults_let_an_invocation_finish_well_inside_its_timeout() -> None:
+    """The README's sizing, recomputed: the slowest API of a full batch of default images.
+
+    A batch is BatchSize images; each needs up to 8 streams (7 severities and SUMMARY) and its
+    findings pages. With enhanced scanning's 100 findings a page and 5,000 findings an image
+    (a large image), the rate-limited calls of one invocation take at most this long.
+    """
+    parameters = template()["Parameters"]
+    batch = parameters["BatchSize"]["Default"]
+    timeout = int(parameters["FunctionTimeout"]["Default"])
+    rates = _rates(parameters["MaximumConcurrency"]["Default"])
+    streams_per_image, findings_per_image = 8, 5_000
+    pages = batch * findings_per_image / limits.ECR_ENHANCED_FINDINGS_PAGE
+    seconds = (
+        batch * streams_per_image / rates["CREATE_LOG_STREAM_RATE"]
+        + pages / rates["ECR_FINDINGS_RATE"]
+    )
+    margin = Settings().deadline_margin_ms / 1000
+    assert seconds < (timeout - margin) / 4
