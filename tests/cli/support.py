@@ -125,13 +125,13 @@ def seed_images(
             )
         else:
             found = generate.basic_findings(image.findings, seed=n, include_cves=image.cves)
+        status = scan.get("status") or ("ACTIVE" if image.kind == "enhanced" else "COMPLETE")
         aws.seed_scan(
             image.repository,
             digest,
             found,
             kind=image.kind,  # type: ignore[arg-type]
-            status="ACTIVE" if image.kind == "enhanced" else "COMPLETE",
-            **scan,
+            **{**scan, "status": status},
         )
         done.append(
             SeededImage(image.repository, image.tag, image.kind, image.findings, image.cves, digest)

@@ -1,0 +1,203 @@
+"""``backfill``: exactly the eligible images are enqueued, and the handler logs them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from typer.testing import Result
+
+from pipeline import layout
+from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
+from pipeline.events import decode
+from pipeline.local import LocalAws, registry
+
+from .support import Queues, SeededImage, depth, drain, seed_images
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+FILTERS = ("--repository-prefix", "team-", "--tagged-only", "--since", "30d")
+
+
+@pytest.fixture
+def ecr(aws_client: Callable[..., Any]) -> Any:
+    return aws_client("ecr")
+
+
+@pytest.fixture
+def logs(aws_client: Callable[..., Any]) -> Any:
+    return aws_client("logs")
+
+
+@pytest.fixture
+def registry_images(aws: LocalAws, ecr: Any, logs: Any) -> dict[str, SeededImage]:
+    """Images in every state backfill distinguishes, by what is expected of them."""
+    recent = seed_images(
+        aws,
+        ecr,
+        [
+            SeededImage("team-a/web", "v1", findings=7),  # eligible
+            SeededImage("team-b/api", "2.0", kind="enhanced", findings=4),  # eligible, enhanced
+            SeededImage("team-a/web", None, findings=3),  # untagged
+            SeededImage("team-b/api", "3.0", findings=2),  # already logged
+            SeededImage("other/tool", "x", findings=1),  # outside the prefix
+        ],
+        completed_at=NOW - timedelta(days=2),
+    )
+    old = seed_images(
+        aws,
+        ecr,
+        [SeededImage("team-a/web", "v0-old", findings=2)],
+        completed_at=NOW - timedelta(days=60),
+    )
+    failed = seed_images(aws, ecr, [SeededImage("team-b/api", "1.0")], status="FAILED")
+    unscanned = registry.push_image(ecr, "team-a/web", "v2-unscanned")
+    images = dict(
+        zip(["v1", "enhanced", "untagged", "logged", "other"], recent, strict=True),
+        old=old[0],
+        failed=failed[0],
+    )
+    images["unscanned"] = SeededImage("team-a/web", "v2-unscanned", digest=unscanned)
+    # "team-b/api:3.0" was logged before: its SUMMARY stream exists (with another event time).
+    logged = images["logged"]
+    group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, logged.repository)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(
+        logGroupName=group,
+        logStreamName=layout.stream_name("SUMMARY", "3.0", logged.digest, "2024-01-02T03:04:05Z"),
+    )
+    return images
+
+
+def _backfill(cli: Callable[..., Result], *args: str) -> dict[str, Any]:
+    result = cli("backfill", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_enqueues_exactly_the_eligible_images(
+    cli: Callable[..., Result],
+    sqs: Any,
+    queues: Queues,
+    registry_images: dict[str, SeededImage],
+) -> None:
+    report = _backfill(cli, "--queue", queues.url, *FILTERS)
+
+    assert report["enqueued"] == report["eligible"] == 2
+    actions = {i["image_digest"]: (i["action"], i["skip_reason"]) for i in report["images"]}
+    expected = {
+        "v1": ("enqueue", None),
+        "enhanced": ("enqueue", None),
+        "untagged": ("skip", "untagged"),
+        "logged": ("skip", "already logged"),
+        "old": ("skip", "scanned earlier"),
+        "failed": ("skip", "scan FAILED"),
+        "unscanned": ("skip", "not scanned"),
+    }
+    assert actions == {registry_images[k].digest: v for k, v in expected.items()}
+
+    scans = [decode(m["Body"]) for m in drain(sqs, queues.url)]
+    assert {(s.kind, s.repository, s.digest, s.tags) for s in scans} == {
+        ("basic", "team-a/web", registry_images["v1"].digest, ("v1",)),
+        ("enhanced", "team-b/api", registry_images["enhanced"].digest, ("2.0",)),
+    }
+    basic = next(s for s in scans if s.kind == "basic")
+    assert basic.account == "123456789012" and basic.region == "us-east-1"
+    assert basic.time == (NOW - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert sum(basic.severity_counts.values()) == 7  # type: ignore[union-attr]
+
+
+def test_enqueued_events_are_logged_by_the_handler_and_not_enqueued_again(
+    cli: Callable[..., Result],
+    sqs: Any,
+    logs: Any,
+    queues: Queues,
+    registry_images: dict[str, SeededImage],
+    handler_env: Callable[[Any], Any],
+) -> None:
+    assert _backfill(cli, "--queue", queues.url, *FILTERS)["enqueued"] == 2
+
+    stats = handler_env(sqs)
+
+    assert (stats.received, stats.deleted, stats.failed) == (2, 2, 0)
+    assert depth(sqs, queues.dlq_url) == (0, 0)
+    for key in ("v1", "enhanced"):
+        image = registry_images[key]
+        group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, image.repository)
+        streams = logs.describe_log_streams(
+            logGroupName=group, logStreamNamePrefix=f"SUMMARY-{image.tag}-"
+        )["logStreams"]
+        assert len(streams) == 1
+        events = logs.filter_log_events(logGroupName=group)["events"]
+        mine = [
+            e
+            for e in events
+            if layout.digest_hex(image.digest) in e["logStreamName"]
+            and not e["logStreamName"].startswith("SUMMARY")
+        ]
+        assert len(mine) == image.findings
+
+    again = _backfill(cli, "--queue", queues.url, *FILTERS)
+    assert again["enqueued"] == 0
+    reasons = {i["image_digest"]: i["skip_reason"] for i in again["images"]}
+    assert reasons[registry_images["v1"].digest] == "already logged"
+    assert reasons[registry_images["enhanced"].digest] == "already logged"
+    assert depth(sqs, queues.url) == (0, 0)
+
+
+def test_dry_run_lists_without_a_queue_and_sends_nothing(
+    cli: Callable[..., Result],
+    sqs: Any,
+    queues: Queues,
+    registry_images: dict[str, SeededImage],
+) -> None:
+    result = cli("backfill", "--dry-run")
+
+    assert result.exit_code == 0, result.stderr
+    # No filters: the untagged, the old and the other repository's images are eligible too.
+    assert "Dry run: 5 of 8 images would be enqueued" in result.stdout
+    for text in ("team-a/web", "other/tool", "untagged", "skip: not scanned", "FAILED"):
+        assert text in result.stdout
+    assert depth(sqs, queues.url) == (0, 0)
+
+
+def test_limit_and_forced_kind(
+    cli: Callable[..., Result],
+    sqs: Any,
+    queues: Queues,
+    registry_images: dict[str, SeededImage],
+) -> None:
+    report = _backfill(
+        cli,
+        "--queue",
+        "findings",
+        "--repository-prefix",
+        "team-a/",
+        "--limit",
+        "1",
+        "--kind",
+        "enhanced",
+    )
+
+    assert report["enqueued"] == 1
+    assert [i["skip_reason"] for i in report["images"]].count("over --limit") == 2
+    [scan] = [decode(m["Body"]) for m in drain(sqs, queues.url)]
+    assert scan.kind == "enhanced" and scan.repository == "team-a/web"
+
+
+def test_a_refused_send_is_an_error(
+    cli: Callable[..., Result],
+    aws: LocalAws,
+    queues: Queues,
+    registry_images: dict[str, SeededImage],
+) -> None:
+    aws.inject_fault("SendMessageBatch", code="AccessDenied", status=403)
+
+    result = cli("backfill", "--queue", queues.url, *FILTERS)
+
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: SendMessageBatch failed: AccessDenied")
