@@ -1,0 +1,39 @@
+"""``ecr-findings demo`` (what ``make demo`` runs) exits 0 and shows every part of the story."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_end_to_end() -> None:
+    script = Path(sys.executable).parent / "ecr-findings"
+    # The demo starts its own local AWS; nothing of the test session's may leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONWARNINGS"] = "error"
+
+    done = subprocess.run(
+        [str(script), "demo"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    for section in (
+        "1. Infrastructure",
+        "2. ECR: repositories, images and scans",
+        "3. Scan events",
+        "4. Consumer",
+        "5. CloudWatch Logs",
+        "6. $ ecr-findings search CVE-2024-2961",
+        "7. $ ecr-findings dlq status",
+    ):
+        assert section in out
+    # Every scanned image is logged, the one with more than 1,000 findings in full.
+    assert "5 done" in out and "3 dead" in out
+    assert "data/etl/spark-jobs" in out and "SUMMARY-3.5.1-" in out
+    assert "CVE-2024-2961: 4 images in 3 repositories" in out
+    for reason in ("malformed_json", "image_not_found", "scan_not_found"):
+        assert reason in out
+    assert "Traceback" not in done.stderr
