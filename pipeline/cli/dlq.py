@@ -321,8 +321,8 @@ def _native(
     url = resolve_queue_url(sqs, queue)
     source_arn = queue_arn(sqs, url)
     destination_arn = queue_arn(sqs, resolve_queue_url(sqs, to)) if to else None
-    # One retry only: an endpoint without the API answers 5xx, no need to insist.
-    tasks = aws.client("sqs", max_attempts=2)
+    # No retries: an endpoint without the API answers 5xx, no need to insist.
+    tasks = aws.client("sqs", max_attempts=1)
     handle = movetasks.start(tasks, source_arn, destination_arn=destination_arn, rate=rate)
     where = destination_arn or "the queues the messages came from"
     if not wait:
@@ -370,7 +370,7 @@ def tasks(ctx: typer.Context, queue: Dlq, as_json: Json = False) -> None:
     aws = target(ctx)
     sqs = aws.client("sqs")
     url = resolve_queue_url(sqs, queue)
-    found = movetasks.list_tasks(aws.client("sqs", max_attempts=2), queue_arn(sqs, url))
+    found = movetasks.list_tasks(aws.client("sqs", max_attempts=1), queue_arn(sqs, url))
     if as_json:
         output.print_json([t.as_json() for t in found])
         return
@@ -408,7 +408,7 @@ def cancel(
 ) -> None:
     """Cancel a running move task; messages already moved stay moved."""
     aws = target(ctx)
-    sqs = aws.client("sqs", max_attempts=2)
+    sqs = aws.client("sqs", max_attempts=1)
     if task_handle is None:
         url = resolve_queue_url(aws.client("sqs"), queue)
         task_handle = movetasks.running_handle(sqs, queue_arn(aws.client("sqs"), url))

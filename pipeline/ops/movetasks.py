@@ -2,7 +2,9 @@
 
 SQS moves the messages itself, server-side, up to 500 a second; one task per DLQ at a time.
 Some endpoints (older SDK targets, local emulators) lack these calls: that is reported as
-MoveTasksUnavailable so that the CLI can point at selective redrive.
+MoveTasksUnavailable so that the CLI can point at selective redrive. Callers use a client
+without retries, so that a missing API is reported at once; only ``wait`` polls through
+throttling.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ _UNAVAILABLE = frozenset(
         "404",
     }
 )
+
+
+_THROTTLED = frozenset({"ThrottlingException", "RequestThrottled", "Throttling"})
 
 
 class MoveTasksUnavailable(OpsError):
@@ -132,7 +137,13 @@ def wait(
     """Follow a task until it finishes. A finished task loses its handle, so once ours is no
     longer listed as running, the newest task is ours."""
     while True:
-        tasks = list_tasks(sqs, dlq_arn)
+        try:
+            tasks = list_tasks(sqs, dlq_arn)
+        except ClientError as exc:
+            if error_code(exc) not in _THROTTLED:
+                raise
+            sleep(poll_seconds)
+            continue
         task = next((t for t in tasks if t.task_handle == task_handle), None)
         if task is None and tasks and tasks[0].status in FINISHED:
             task = tasks[0]
