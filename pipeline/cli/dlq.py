@@ -20,6 +20,11 @@ from pipeline.ops.redrive import RedriveFilter, RedriveReport, redrive_selected
 
 app = typer.Typer(
     help="Inspect the dead-letter queue and redrive its messages.",
+    epilog="Examples:\n\n"
+    "  export ECR_FINDINGS_DLQ_URL=findings-dlq\n\n"
+    "  ecr-findings dlq status\n\n"
+    "  ecr-findings dlq peek -n 20\n\n"
+    "  ecr-findings dlq redrive --reason throttled --dry-run",
     no_args_is_help=True,
 )
 

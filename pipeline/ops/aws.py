@@ -8,8 +8,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from pipeline.ops.errors import OpsError
-
 
 @dataclass
 class AwsTarget:
@@ -38,10 +36,3 @@ class AwsTarget:
                 service, endpoint_url=self.endpoint_url, config=config
             )
         return self._clients[key]
-
-    @property
-    def region_name(self) -> str:
-        region = self.session().region_name
-        if not region:
-            raise OpsError("no AWS region: pass --region or set AWS_DEFAULT_REGION")
-        return str(region)

@@ -104,8 +104,7 @@ def test_help_everywhere_with_examples(
 
     assert result.exit_code == 0, result.stderr
     assert "Usage: ecr-findings" in result.stdout
-    if command != ("dlq",):
-        assert "Examples:" in result.stdout or "Example:" in result.stdout
+    assert "Examples:" in result.stdout or "Example:" in result.stdout
 
 
 def _script() -> Path:
