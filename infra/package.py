@@ -3,16 +3,17 @@
     python -m infra.package [--arch arm64] [--arch x86_64] [--out dist] [--no-import-check]
 
 For each architecture, pip installs the ``[project] dependencies`` of pyproject.toml as
-manylinux wheels for CPython 3.13 into a staging folder, ``pipeline/`` (without the operators'
-and local-development sub-packages) and ``lambdas/`` are copied next to them, and the folder is
-zipped reproducibly (same inputs, same bytes, so Terraform's ``source_code_hash`` only changes
-with the code). A build for the local interpreter is then imported in isolation (no
-site-packages) to prove that nothing the handler needs is missing.
+manylinux wheels for CPython 3.13 into a staging folder, the handler's module and the project
+modules it imports are copied next to them (so none of the operators' or local-development
+tools, nor tests), and the folder is zipped reproducibly: same inputs, same bytes, so
+Terraform's ``source_code_hash`` only changes with the code. A build for the local interpreter
+is then run in isolation (no site-packages) to prove that nothing the handler needs is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import shutil
@@ -29,11 +30,11 @@ PYTHON_VERSION = "3.13"
 # Lambda's architecture name -> the wheel platform suffix. manylinux2014 (glibc 2.17) wheels
 # run everywhere; manylinux_2_28 ones are accepted too (Lambda's AL2023 has glibc 2.34).
 ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}
-SOURCE_PACKAGES = ("pipeline", "lambdas")
-# Operator CLI, its operations and the local AWS harness: never imported by the handler.
-EXCLUDED_SOURCES = ("pipeline/cli", "pipeline/ops", "pipeline/local")
-# What the runtime never needs: caches, console scripts.
-PRUNED_DIRS = ("__pycache__", "bin")
+# The handler; the project modules it imports (directly or not) are shipped, nothing else of
+# the project (no operator CLI, local AWS, demo or driver).
+HANDLER_MODULE = "lambdas.findings_logger"
+# What the runtime never needs: caches, and the console scripts pip puts in <target>/bin.
+PRUNED_DIRS = ("__pycache__",)
 PRUNED_SUFFIXES = (".pyc", ".pyo")
 # Lambda's limit on a function's unzipped deployment package.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
@@ -78,22 +79,55 @@ def pip_install(requirements: Sequence[str], target: Path, architecture: str | N
     subprocess.run([*command, *requirements], check=True)
 
 
+def handler_modules(root: Path = ROOT) -> list[Path]:
+    """The handler's file and every project file it imports, with their packages' __init__."""
+    found: set[Path] = set()
+    pending = [HANDLER_MODULE]
+    while pending:
+        name = pending.pop()
+        path = _project_file(root, name)
+        if path is None or path in found:
+            continue
+        found.add(path)
+        parts = name.split(".")
+        pending += [".".join(parts[:i]) for i in range(1, len(parts))]
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                pending += [module, *(f"{module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                pending += [alias.name for alias in node.names]
+    return sorted(found)
+
+
+def _project_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def copy_sources(root: Path, target: Path) -> None:
-    excluded = {root / path for path in EXCLUDED_SOURCES}
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        here = Path(directory)
-        return {
-            name
-            for name in names
-            if here / name in excluded or name in PRUNED_DIRS or name.endswith(PRUNED_SUFFIXES)
-        }
-
-    for package in SOURCE_PACKAGES:
-        shutil.copytree(root / package, target / package, ignore=ignore)
+    """Copy the handler's modules, and the data files beside them (e.g. py.typed)."""
+    modules = handler_modules(root)
+    folders = {path.parent for path in modules}
+    data = [
+        path
+        for folder in folders
+        for path in folder.iterdir()
+        if path.is_file() and path.suffix not in (".py", *PRUNED_SUFFIXES)
+    ]
+    for path in [*modules, *data]:
+        destination = target / path.relative_to(root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
 
 
 def prune(staging: Path) -> None:
+    shutil.rmtree(staging / "bin", ignore_errors=True)
     for path in sorted(staging.rglob("*"), reverse=True):
         if path.is_dir() and path.name in PRUNED_DIRS:
             shutil.rmtree(path)
@@ -112,7 +146,8 @@ def stage(root: Path, staging: Path, architecture: str | None) -> None:
 
 
 def _files(staging: Path) -> Iterator[Path]:
-    return iter(sorted(p for p in staging.rglob("*") if p.is_file()))
+    # Sorted as the entry names compare, so the order does not depend on the file system.
+    return iter(sorted((p for p in staging.rglob("*") if p.is_file()), key=lambda p: p.as_posix()))
 
 
 def write_zip(staging: Path, destination: Path) -> int:

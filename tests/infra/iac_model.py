@@ -9,6 +9,7 @@ Anything not understood raises, so that a new construct is noticed rather than c
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -395,3 +396,35 @@ def _statement(
 
 def by_sid(statements: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
     return {s["sid"]: s for s in statements}
+
+
+# ---------------------------------------------------------------------------- the handler
+
+
+def handler_sources() -> list[Path]:
+    """The handler's module and every project module it imports, directly or not."""
+    seen: dict[str, Path] = {}
+    pending = ["lambdas.findings_logger"]
+    while pending:
+        name = pending.pop()
+        path = _module_path(name)
+        if name in seen or path is None:
+            continue
+        seen[name] = path
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                pending.append(node.module)
+                pending += [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                pending += [alias.name for alias in node.names]
+    return sorted(seen.values())
+
+
+def _module_path(name: str) -> Path | None:
+    if name.split(".")[0] not in ("pipeline", "lambdas"):
+        return None
+    base = ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None

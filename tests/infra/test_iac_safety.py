@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -19,6 +18,7 @@ from iac_model import (
     cfn_resource,
     cfn_statements,
     cfn_value,
+    handler_sources,
     module,
     template,
     tf_statements,
@@ -95,35 +95,6 @@ def test_role_scopes_each_service_to_this_deployment(flavour: str) -> None:
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
-
-
-def handler_sources() -> list[Path]:
-    """The handler's module and every project module it imports, directly or not."""
-    seen: dict[str, Path] = {}
-    pending = ["lambdas.findings_logger"]
-    while pending:
-        name = pending.pop()
-        path = _module_path(name)
-        if name in seen or path is None:
-            continue
-        seen[name] = path
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                pending.append(node.module)
-                pending += [f"{node.module}.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                pending += [alias.name for alias in node.names]
-    return sorted(seen.values())
-
-
-def _module_path(name: str) -> Path | None:
-    if name.split(".")[0] not in ("pipeline", "lambdas"):
-        return None
-    base = ROOT.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def calls_made_by_the_handler() -> set[tuple[str, str]]:
