@@ -71,13 +71,16 @@ def small_cases(draw: st.DrawFn, max_len: int) -> tuple[list[LogEvent], Limits]:
     )
     room = lim.max_bytes - OVERHEAD  # the largest message that fits a batch alone
     message = st.one_of(
+        st.text(alphabet="abc", max_size=min(room, 10)),
+        st.text(alphabet=MULTIBYTE, max_size=min(room // 4, 4)),  # at most 4 bytes a character
         st.text(alphabet="abc", max_size=room),
-        st.text(alphabet=MULTIBYTE, max_size=room // 4),  # at most 4 bytes a character
         st.just("x" * room),
     )
     messages = draw(st.lists(message, max_size=max_len))
-    stamps = sorted(draw(st.lists(st.integers(0, 100), min_size=len(messages))))
-    return [event(t, m) for t, m in zip(stamps, messages, strict=False)], lim
+    # Gaps of up to 25 ms against spans of up to 40 ms: batches often hit the span limit.
+    gaps = draw(st.lists(st.integers(0, 25), min_size=len(messages), max_size=len(messages)))
+    stamps = list(itertools.accumulate(gaps))
+    return [event(t, m) for t, m in zip(stamps, messages, strict=True)], lim
 
 
 @settings(max_examples=300, deadline=None)

@@ -81,6 +81,12 @@ def test_account_and_region_missing_are_taken_from_the_resources(
     assert (scan.account, scan.region) == ("123456789012", "us-east-1")
 
 
+def test_the_events_own_account_and_region_win_over_the_arns(ecr_event: dict[str, Any]) -> None:
+    ecr_event["account"], ecr_event["region"] = "210987654321", "eu-west-1"
+    scan = decode(body(ecr_event))
+    assert (scan.account, scan.region) == ("210987654321", "eu-west-1")
+
+
 def test_inspector_account_comes_from_the_repository_arn(inspector_event: dict[str, Any]) -> None:
     del inspector_event["account"], inspector_event["region"]
     inspector_event["resources"] = []

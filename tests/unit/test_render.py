@@ -123,6 +123,15 @@ def test_the_summary_carries_the_counts_and_context(context: dict[str, Any]) -> 
     assert summary.size == len(summary.text.encode("utf-8"))
 
 
+def test_a_message_exactly_at_the_limit_is_left_whole(context: dict[str, Any]) -> None:
+    finding = {**BASIC_FINDING, "description": "d" * 1_000}
+    exact = len(Renderer(context).finding(finding).text.encode("utf-8"))
+    assert Renderer(context, max_bytes=exact).finding(finding).size == exact
+    cut = Renderer(context, max_bytes=exact - 1).finding(finding)
+    assert cut.size <= exact - 1
+    assert split_marker(json.loads(cut.text)["description"])[1] > 0
+
+
 @pytest.mark.parametrize(
     "description",
     [
