@@ -275,8 +275,7 @@ def _selective(
             limit=limit,
             dry_run=dry_run,
             rate=rate,
-            on_matched=(lambda _m: bar.advance()) if dry_run else None,
-            on_moved=None if dry_run else bar.advance,
+            on_read=bar.advance,
         )
     after = int(queue_attributes(sqs, url).get("ApproximateNumberOfMessages", 0))
     if as_json:

@@ -88,8 +88,7 @@ def redrive_selected(
     dry_run: bool = False,
     rate: float | None = None,
     visibility_timeout: int = 300,
-    on_matched: Callable[[DeadMessage], None] | None = None,
-    on_moved: Callable[[int], None] | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> RedriveReport:
     report = RedriveReport(dry_run=dry_run)
     limiter = RateLimiter(rate)
@@ -100,14 +99,10 @@ def redrive_selected(
             room = None if limit is None else limit - report.matched
             chosen = [m for m in batch if selection.matches(m, now)][:room]
             report.matched += len(chosen)
-            for message in chosen:
-                if on_matched:
-                    on_matched(message)
             if chosen and not dry_run:
-                moved = _move(sqs, dlq_url, target_url, chosen, limiter, report)
-                hold.consumed(moved)
-                if on_moved and moved:
-                    on_moved(len(moved))
+                hold.consumed(_move(sqs, dlq_url, target_url, chosen, limiter, report))
+            if on_read:
+                on_read(len(batch))
             if report.error or (limit is not None and report.matched >= limit):
                 break
     return report

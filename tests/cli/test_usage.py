@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import Result
@@ -130,3 +132,31 @@ def test_installed_script_exit_codes(aws: LocalAws, queues: Queues) -> None:
     assert _one_line(missing.stderr) == "error: queue nope does not exist\n"
     assert fine.returncode == 0, fine.stderr
     assert '"messages_visible": 0' in fine.stdout
+
+
+def test_profile_and_region_options(
+    cli: Callable[..., Result],
+    aws_client: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A named profile supplies region and keys; --region overrides the region."""
+    config = tmp_path / "config"
+    config.write_text("[profile ops]\nregion = eu-west-1\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ops]\naws_access_key_id = ops\naws_secret_access_key = ops\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    aws_client("sqs", region_name="eu-west-1").create_queue(QueueName="eu-dlq")
+
+    in_profile_region = cli("--profile", "ops", "dlq", "status", "-q", "eu-dlq", "--json")
+    elsewhere = cli("--profile", "ops", "--region", "us-east-1", "dlq", "status", "-q", "eu-dlq")
+    unknown = cli("--profile", "nobody", "dlq", "status", "-q", "eu-dlq")
+
+    assert in_profile_region.exit_code == 0, in_profile_region.stderr
+    assert "/eu-dlq" in json.loads(in_profile_region.stdout)["queue_url"]
+    assert elsewhere.exit_code == 1
+    assert _one_line(elsewhere.stderr) == "error: queue eu-dlq does not exist\n"
+    assert unknown.exit_code == 1
+    assert "nobody" in _one_line(unknown.stderr)
