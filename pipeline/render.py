@@ -17,7 +17,8 @@ from pipeline import limits
 from pipeline.events import ImageScan
 
 CONTEXT_KEY = "imageContext"
-_CONTEXT_PREFIX = b'"' + CONTEXT_KEY.encode() + b'":'
+_CONTEXT_MEMBER = b'"' + CONTEXT_KEY.encode() + b'":'
+_WHOLE = "truncatedFinding"
 TRUNCATION_MARKER = "…[truncated {} bytes]"
 # Strings shorter than this are not worth cutting; lists are shortened instead.
 _MIN_CUT = 64
@@ -61,25 +62,23 @@ class Renderer:
 
     def finding(self, finding: Mapping[str, Any]) -> Message:
         if CONTEXT_KEY in finding:
-            return self._render_slow(dict(finding))
+            return self._render_slow(finding)
         body = orjson.dumps(finding)
         # Splice the context in as the last member: '{...}' → '{...,"imageContext":{...}}'.
         sep = b"," if len(body) > 2 else b""
-        data = b"".join(
-            (body[:-1], sep, b'"', CONTEXT_KEY.encode(), b'":', self._context_json, b"}")
-        )
+        data = b"".join((body[:-1], sep, _CONTEXT_MEMBER, self._context_json, b"}"))
         if len(data) > self._max_bytes:
-            return self._render_slow(dict(finding))
+            return self._render_slow(finding)
         return Message(data.decode(), len(data))
 
     def summary(self, extra: Mapping[str, Any]) -> Message:
-        return self._render_slow(dict(extra))
+        return self._render_slow(extra)
 
-    def _render_slow(self, finding: dict[str, Any]) -> Message:
-        doc = {**finding, context_key(finding): self._context}
-        data = orjson.dumps(doc)
+    def _render_slow(self, finding: Mapping[str, Any]) -> Message:
+        key = context_key(finding)
+        data = orjson.dumps({**finding, key: self._context})
         if len(data) > self._max_bytes:
-            data = truncate(doc, self._max_bytes)
+            data = truncate(finding, key, self._context, self._max_bytes)
         return Message(data.decode(), len(data))
 
 
@@ -114,28 +113,39 @@ def _cut_utf8(text: str, keep_bytes: int) -> str:
     return text.encode()[: max(keep_bytes, 0)].decode("utf-8", errors="ignore")
 
 
-def truncate(doc: dict[str, Any], max_bytes: int) -> bytes:
-    """Shrink ``doc`` in place until its JSON fits ``max_bytes``; return that JSON.
+def truncate(
+    finding: Mapping[str, Any], key: str, context: Mapping[str, Any], max_bytes: int
+) -> bytes:
+    """The JSON of ``finding`` plus ``{key: context}``, shrunk to fit ``max_bytes``.
 
-    The largest strings are cut first, each ending in a marker that says how much was cut;
-    when only short strings are left, the longest list loses its tail (with a marker item).
+    The finding is copied, never changed, and the context is never cut. The largest strings
+    are cut first (by UTF-8 bytes), each ending in a marker saying how much was cut; when only
+    short strings are left, the longest list is halved (its last item says how many items were
+    dropped); a finding whose bulk is in neither (e.g. thousands of keys) is kept as the start
+    of its own JSON text under ``truncatedFinding``. Nothing is ever dropped whole.
     """
-    data = orjson.dumps(doc)
-    while len(data) > max_bytes:
+    doc: dict[str, Any] = orjson.loads(orjson.dumps(finding))  # a deep, JSON-only copy
+    dropped: dict[tuple[Any, ...], int] = {}  # list path → items dropped so far
+    while True:
+        data = orjson.dumps({**doc, key: context})
+        if len(data) <= max_bytes:
+            return data
         excess = len(data) - max_bytes
-        path, text = max(_strings(doc), key=lambda item: len(item[1]), default=((), ""))
+        path, text = max(_strings(doc), key=lambda item: len(item[1].encode()), default=((), ""))
         size = len(text.encode())
         if path and size > _MIN_CUT:
             # JSON escaping can make the serialised text longer than the raw text: cut a
             # little more than the excess and loop if that was not enough.
-            keep = max(size - excess - 48, 0)
-            cut = _cut_utf8(text, keep)
+            cut = _cut_utf8(text, size - excess - 48)
             _set(doc, path, cut + TRUNCATION_MARKER.format(size - len(cut.encode())))
-        else:
-            lpath, items = max(_lists(doc), key=lambda item: len(item[1]), default=((), []))
-            if len(items) <= 1:
-                raise ValueError("message cannot be truncated to fit")
-            keep_n = len(items) // 2
-            _set(doc, lpath, [*items[:keep_n], f"…[{len(items) - keep_n} items truncated]"])
-        data = orjson.dumps(doc)
-    return data
+            continue
+        lists = [(p, items[:-1] if p in dropped else items) for p, items in _lists(doc)]
+        lpath, items = max(lists, key=lambda item: len(item[1]), default=((), []))
+        if len(items) > 1:
+            keep = len(items) // 2
+            dropped[lpath] = dropped.get(lpath, 0) + len(items) - keep
+            _set(doc, lpath, [*items[:keep], f"…[{dropped[lpath]} items truncated]"])
+            continue
+        if set(doc) == {_WHOLE}:
+            raise ValueError("the image context alone is larger than a log event")
+        doc, dropped = {_WHOLE: orjson.dumps(doc).decode()}, {}
