@@ -10,7 +10,9 @@ are read and reset, outside the measured region.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib
+import os
 import resource
 import time
 import uuid
@@ -49,11 +51,27 @@ def load_handler(which: str) -> Handler:
 
 
 def peak_rss_kib() -> int:
-    # Linux reports ru_maxrss in KiB.
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """This process's own peak resident set size, in KiB.
+
+    ru_maxrss is not used first: Linux carries the parent's peak into a child across fork and
+    exec (the parent here holds the whole data set), so a small contender would be reported
+    as large as the runner. VmHWM is the peak of this process's own memory map.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 
 
-def measure(which: str, endpoint: str, event_files: list[Path]) -> dict[str, Any]:
+def measure(
+    which: str, endpoint: str, event_files: list[Path], profile: tuple[Path, Path] | None = None
+) -> dict[str, Any]:
+    """Measure one handler call per event file; then, with ``profile`` (event file, output),
+    one more call under cProfile with a CPU clock, kept out of the figures."""
     started = time.perf_counter()
     handler = load_handler(which)
     result: dict[str, Any] = {
@@ -66,19 +84,30 @@ def measure(which: str, endpoint: str, event_files: list[Path]) -> dict[str, Any
         event = orjson.loads(path.read_bytes())
         admin_request(endpoint, "POST", "/_reset", {"scope": "stats"})
         context = BenchContext()
+        times0 = os.times()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         response = handler(event, context)
         wall1, cpu1 = time.perf_counter(), time.process_time()
+        times1 = os.times()
         result["runs"].append(
             {
                 "records": len(event.get("Records") or ()),
                 "wall_s": wall1 - wall0,
                 "cpu_s": cpu1 - cpu0,
+                "user_s": times1.user - times0.user,
+                "system_s": times1.system - times0.system,
                 "peak_rss_kib": peak_rss_kib(),
+                "ru_maxrss_kib": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
                 "failures": list(response.get("batchItemFailures") or ()),
                 "stats": admin_request(endpoint, "GET", "/_stats"),
             }
         )
+    if profile is not None:
+        event_file, output = profile
+        event = orjson.loads(event_file.read_bytes())
+        profiler = cProfile.Profile(time.process_time)
+        profiler.runcall(handler, event, BenchContext())
+        profiler.dump_stats(output)
     return result
 
 
@@ -87,9 +116,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("which", choices=sorted(HANDLERS))
     parser.add_argument("--endpoint", required=True, help="the fake endpoint's URL (admin API)")
     parser.add_argument("--result", type=Path, required=True, help="where to write the JSON")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        nargs=2,
+        metavar=("EVENTS", "OUTPUT"),
+        help="after the measured calls, profile one more call on EVENTS into OUTPUT (pstats)",
+    )
     parser.add_argument("events", type=Path, nargs="+", help="SQS event files, one per call")
     args = parser.parse_args(argv)
-    result = measure(args.which, args.endpoint, args.events)
+    profile = (args.profile[0], args.profile[1]) if args.profile else None
+    result = measure(args.which, args.endpoint, args.events, profile)
     args.result.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
 
 

@@ -54,6 +54,7 @@ class RunFigures:
     errors: dict[str, int]
     problems: list[str] = field(default_factory=list)  # anything that makes the run invalid
     extrapolated_from: int | None = None  # images actually run, when extrapolated
+    system_s: float = 0.0  # the kernel's share of cpu_s (socket copies, mostly)
 
     @property
     def total_calls(self) -> int:
@@ -115,6 +116,7 @@ def figures(
         failures=len(run["failures"]),
         errors=dict(stats["errors"]),
         problems=problems,
+        system_s=float(run.get("system_s", 0.0)),
     )
 
 
@@ -143,8 +145,14 @@ def _example(by_stream: Mapping[StreamKey, int]) -> str:
     return f"{group} {stream}: {n}"
 
 
-def extrapolate(sample: RunFigures, planned_calls_full: int, images_full: int) -> RunFigures:
-    """Scale a sampled baseline run to the full data set by its number of AWS calls."""
+def extrapolate(
+    sample: RunFigures, planned_calls_full: int, images_full: int, findings_full: int
+) -> RunFigures:
+    """Scale a sampled baseline run to the full data set by its number of AWS calls.
+
+    What the full run would log is known exactly (``findings_full``); times and call counts
+    are scaled.
+    """
     scale = planned_calls_full / sample.total_calls
     return RunFigures(
         label=sample.label + " (extrapolated)",
@@ -152,16 +160,17 @@ def extrapolate(sample: RunFigures, planned_calls_full: int, images_full: int) -
         wall_s=sample.wall_s * scale,
         cpu_s=sample.cpu_s * scale,
         peak_rss_kib=sample.peak_rss_kib,
-        findings_logged=round(sample.findings_logged * scale),
+        findings_logged=findings_full,
         summaries=images_full,
         calls={k: round(v * scale) for k, v in sample.calls.items()},
         put_calls=round(sample.put_calls * scale),
         min_put_calls=round(sample.min_put_calls * scale),
         max_in_flight=sample.max_in_flight,
         failures=sample.failures,
-        errors=sample.errors,
+        errors={k: round(v * scale) for k, v in sample.errors.items()},
         problems=sample.problems,
         extrapolated_from=sample.records,
+        system_s=sample.system_s * scale,
     )
 
 
@@ -236,6 +245,7 @@ def table(runs: Iterable[RunFigures]) -> str:
         ("PutLogEvents / minimum", [_fmt(r.put_ratio, 3) for r in runs]),
         ("calls in flight (max)", [_fmt(r.max_in_flight) for r in runs]),
         ("CPU (s)", [_fmt(r.cpu_s) for r in runs]),
+        ("  of which kernel (s)", [_fmt(r.system_s) for r in runs]),
         ("CPU us / finding", [_fmt(r.cpu_us_per_finding, 1) for r in runs]),
         ("peak RSS (MiB)", [_fmt(r.peak_rss_kib / 1024, 1) for r in runs]),
         ("error responses", [_fmt(sum(r.errors.values())) for r in runs]),

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bench import baseline, dataset, report
+from bench import baseline, dataset, profile_summary, report
 from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
 from pipeline.config import Settings, load_settings
 from pipeline.local.registry import event_time
@@ -64,6 +64,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="time the baseline on the first K images only and extrapolate by AWS calls",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PSTATS",
+        help="profile one more warm invocation of ours (not measured) into this file "
+        "and print where its CPU goes",
+    )
     args = parser.parse_args(argv)
     if args.images < 1 or args.max_findings < 0:
         parser.error("--images must be >= 1 and --max-findings >= 0")
@@ -95,13 +102,21 @@ def child_environment(endpoint: str, settings_env: dict[str, str]) -> dict[str, 
 
 
 def run_contender(
-    which: str, endpoint: str, events: list[Path], env: dict[str, str], workdir: Path
+    which: str,
+    endpoint: str,
+    events: list[Path],
+    env: dict[str, str],
+    workdir: Path,
+    profile: tuple[Path, Path] | None = None,
 ) -> dict[str, Any]:
     """Measure one contender in a fresh process; its stdout (log lines) is discarded."""
     result_file = workdir / f"{which}.json"
     errors_file = workdir / f"{which}.stderr"
     command = [sys.executable, "-m", "bench.contender", which, "--endpoint", endpoint]
-    command += ["--result", str(result_file), *map(str, events)]
+    command += ["--result", str(result_file)]
+    if profile is not None:
+        command += ["--profile", str(profile[0]), str(profile[1])]
+    command += [str(e) for e in events]
     with errors_file.open("w") as errors:
         done = subprocess.run(
             command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors
@@ -146,8 +161,15 @@ def main(argv: list[str] | None = None) -> int:
         cold = _write_event(workdir, "cold", data.sqs_event(cold_time))
         warm = _write_event(workdir, "warm", data.sqs_event(warm_time))
 
+        profile = None
+        if args.profile:
+            profiled_time = event_time(started + timedelta(seconds=2))
+            profile = (
+                _write_event(workdir, "profiled", data.sqs_event(profiled_time)),
+                args.profile,
+            )
         print("ours:     cold and warm invocations ...", flush=True)
-        ours = run_contender("ours", aws.url, [cold, warm], env, workdir)
+        ours = run_contender("ours", aws.url, [cold, warm], env, workdir, profile)
         aws.reset("logs")
         images = f"the first {sample} images (extrapolated)" if sample else "all images"
         print(f"baseline: sequential, {images} ...", flush=True)
@@ -171,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     base_fig = report.figures("baseline", base["runs"][0], base_expected)
     if sample is not None:
         planned = baseline.planned_calls((i.kind == "enhanced", i.findings) for i in data.images)
-        base_fig = report.extrapolate(base_fig, planned, len(data.images))
+        full = data.expected_streams(baseline.LOG_GROUP_PREFIX, cold_time, first_page_only=True)
+        findings_full = sum(full.values()) - len(data.images)  # less one summary an image
+        base_fig = report.extrapolate(base_fig, planned, len(data.images), findings_full)
     runs = [base_fig, cold_fig, warm_fig]
     checks = report.targets(base_fig, cold_fig, warm_fig)
 
@@ -186,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{base_fig.findings_logged:,} of {data.findings:,} findings; the fake endpoint "
         f"used {base['runs'][0]['stats']['server_cpu_s']:.1f} s CPU in its own process."
     )
+    if args.profile:
+        print(f"\nprofile of one more warm invocation of ours ({args.profile}):")
+        print(profile_summary.summary(str(args.profile), data.findings))
     problems = [f"{r.label}: {p}" for r in runs for p in r.problems]
     for problem in problems:
         print(f"INVALID RUN -- {problem}", file=sys.stderr)

@@ -121,9 +121,10 @@ def test_a_nan_value_never_passes() -> None:
 
 def test_extrapolation_scales_by_calls_and_says_so() -> None:
     sample = _fig(20.0, 900, 10)  # 1,000 calls
-    full = report.extrapolate(sample, planned_calls_full=5_000, images_full=60)
+    full = report.extrapolate(sample, planned_calls_full=5_000, images_full=60, findings_full=7)
     assert full.wall_s == pytest.approx(100.0)
     assert full.put_calls == 5_000
+    assert full.findings_logged == 7
     assert (full.records, full.extrapolated_from) == (60, 10)
     assert "extrapolated" in full.label
     assert "extrapolated" in report.targets(full, _fig(1.0, 1, 1), None)[0].note

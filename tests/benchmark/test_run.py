@@ -13,20 +13,23 @@ from bench import run
 TINY = ["--images", "4", "--max-findings", "40", "--latency-ms", "0", "--seed", "3"]
 
 
-def _result(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
+def _result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[dict[str, Any], str]:
     out = tmp_path / "result.json"
     status = run.main([*TINY, *extra, "--json", str(out)])
     result: dict[str, Any] = orjson.loads(out.read_bytes())
     assert status == result["exit_status"]
     assert status in (0, 1)  # targets are meaningless at this size, but the run is valid
-    assert "targets:" in capsys.readouterr().out
-    return result
+    printed = capsys.readouterr().out
+    assert "targets:" in printed
+    return result, printed
 
 
 def test_a_run_measures_both_contenders_on_the_same_images(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = _result(tmp_path, capsys)
+    result, _ = _result(tmp_path, capsys)
     baseline, cold, warm = result["runs"]
     assert result["problems"] == []
     assert [r["label"] for r in result["runs"]] == ["baseline", "ours cold", "ours warm"]
@@ -39,15 +42,29 @@ def test_a_run_measures_both_contenders_on_the_same_images(
     assert result["settings_overridden"] == {}
 
 
-def test_settings_can_be_overridden_and_the_baseline_sampled(
+def test_settings_sampling_and_profiling_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = _result(tmp_path, capsys, "--set", "MAX_CONCURRENT_PUTS=4", "--baseline-sample", "2")
+    profile = tmp_path / "warm.pstats"
+    result, printed = _result(
+        tmp_path,
+        capsys,
+        "--set",
+        "MAX_CONCURRENT_PUTS=4",
+        "--baseline-sample",
+        "2",
+        "--profile",
+        str(profile),
+    )
     baseline = result["runs"][0]
     assert result["settings"]["MAX_CONCURRENT_PUTS"] == 4
     assert baseline["extrapolated_from"] == 2
     assert baseline["records"] == 4
+    # Every finding of this tiny set is on a first page: the full baseline would log them all.
+    assert baseline["findings_logged"] == result["data"]["findings"]
     assert "extrapolated" in result["targets"][0]["note"]
+    assert profile.stat().st_size > 0
+    assert "CPU by layer" in printed and "pipeline + lambdas (ours)" in printed
 
 
 def test_an_unknown_setting_is_refused() -> None:
