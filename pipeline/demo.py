@@ -119,7 +119,11 @@ def _scenario(aws: LocalAws, out: Console) -> None:
     queue_url, dlq_url = _queues(sqs)
     os.environ["DEAD_LETTER_QUEUE_URL"] = dlq_url
     _rule(events, sqs, queue_url)
-    out.print(f"Queue {queue_url} (redrive to {dlq_url} after {MAX_RECEIVE_COUNT} receives)")
+    out.print(f"Local AWS (moto) at {aws.endpoint_url}, account 123456789012, {aws.region}")
+    out.print(
+        f"SQS queue {_name(queue_url)}, redriven to {_name(dlq_url)} after "
+        f"{MAX_RECEIVE_COUNT} receives"
+    )
     out.print(f"EventBridge rule {RULE}: ECR and Inspector scan-complete events → the queue")
 
     out.print(Rule("2. ECR: repositories, images and scans"))
@@ -150,6 +154,10 @@ def _scenario(aws: LocalAws, out: Console) -> None:
 
     out.print(Rule("7. $ ecr-findings dlq status / dlq peek"))
     _show_dlq(sqs, dlq_url, out)
+
+
+def _name(queue_url: str) -> str:
+    return queue_url.rsplit("/", 1)[-1]
 
 
 def _queues(sqs: Any) -> tuple[str, str]:
@@ -232,9 +240,9 @@ def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
 
 def _note(image: Image) -> str:
     if image.deleted:
-        return "deleted before its event is processed"
+        return "deleted before processing"
     if not image.scanned:
-        return "event arrives, but ECR has no scan"
+        return "no scan in ECR"
     if image.findings > 1_000:
         return "> 1,000 findings: several pages"
     return f"has {CVE}" if image.has_cve else ""
@@ -375,10 +383,16 @@ def _show_search(logs: Any, out: Console) -> None:
     )
 
 
+def _short(text: str, width: int = 46) -> str:
+    """One line a message: drop the API name the error starts with, cut the rest."""
+    text = re.sub(r"^[A-Z][A-Za-z]+: ", "", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _show_dlq(sqs: Any, dlq_url: str, out: Console) -> None:
     status = dlq_ops.status(sqs, dlq_url)
     now = dlq_ops.now_utc()
-    out.print(f"{status.visible} messages in {dlq_url}")
+    out.print(f"{status.visible} messages in {_name(dlq_url)}")
     grid = output.table("Reason", "Messages", "Retryable")
     for reason, count in status.by_reason.most_common():
         grid.add_row(reason, str(count), str(status.retryable_by_reason.get(reason, 0)))
@@ -391,7 +405,7 @@ def _show_dlq(sqs: Any, dlq_url: str, out: Console) -> None:
             output.dash(message.repository),
             output.dash(message.image_tag),
             output.dash(message.receive_count),
-            (message.letter.message if message.letter else message.body)[:70],
+            _short(message.letter.message if message.letter else message.body),
         )
     out.print(peeked)
     out.print(

@@ -129,7 +129,7 @@ def peek(
 
 
 def _peek_row(message: DeadMessage, now: datetime) -> list[str]:
-    error = message.letter.message if message.letter else message.body[:80]
+    error = message.letter.message if message.letter else message.body[:60]
     return [
         output.age(message.failed_at, now),
         message.reason,

@@ -25,6 +25,7 @@ _click: Any = importlib.import_module(
     "typer._click.exceptions" if importlib.util.find_spec("typer._click") else "click.exceptions"
 )
 
+_NO_ARGS = getattr(_click, "NoArgsIsHelpError", ())
 _ABORTS = (typer.Abort, getattr(_click, "Abort", typer.Abort))
 
 USAGE_EXIT = 2
@@ -54,6 +55,10 @@ class OneLineErrors(TyperGroup):
                 windows_expand_args=windows_expand_args,
                 **extra,
             )
+        except _NO_ARGS as exc:  # the help was asked for by giving nothing; typer printed it
+            if text := exc.format_message():
+                typer.echo(text)
+            sys.exit(USAGE_EXIT)
         except _click.UsageError as exc:
             fail(_usage_line(exc), USAGE_EXIT)
         except _click.ClickException as exc:

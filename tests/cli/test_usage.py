@@ -160,3 +160,12 @@ def test_profile_and_region_options(
     assert _one_line(elsewhere.stderr) == "error: queue eu-dlq does not exist\n"
     assert unknown.exit_code == 1
     assert "nobody" in _one_line(unknown.stderr)
+
+
+@pytest.mark.parametrize("command", [(), ("dlq",)], ids=["root", "dlq"])
+def test_no_arguments_shows_the_help(cli: Callable[..., Result], command: tuple[str, ...]) -> None:
+    result = cli(*command)
+
+    assert result.exit_code == 2
+    assert "Usage: ecr-findings" in result.stdout
+    assert result.stderr == ""
