@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from contextvars import ContextVar
 from typing import Any
 
+import orjson
 from botocore.exceptions import ClientError
 
 from pipeline.aws.errors import classify, error_code
@@ -15,6 +17,33 @@ from pipeline.errors import PermanentError, RetryableError
 
 ALREADY_EXISTS = "ResourceAlreadyExistsException"
 NOT_FOUND = "ResourceNotFoundException"
+
+
+# The PutLogEvents body, serialised by us; see install_hooks.
+_PREPARED_BODY: ContextVar[bytes | None] = ContextVar("put_log_events_body", default=None)
+
+
+_STAND_IN_EVENTS = [{"timestamp": 0, "message": "-"}]
+
+
+def _use_prepared_body(params: dict[str, Any], **_: Any) -> None:
+    body = _PREPARED_BODY.get()
+    if body is not None:
+        params["body"] = body
+
+
+def install_hooks(client: Any) -> None:
+    """Let ``LogsWriter.put`` hand botocore a body it serialised with orjson.
+
+    botocore's serializer walks every log event in Python and then runs stdlib ``json`` over
+    up to a megabyte; that was the largest per-finding CPU cost. botocore still signs and sends
+    the request (and re-sends it on retries) — only the body bytes are ours.
+    """
+    client.meta.events.register(
+        "before-call.cloudwatch-logs.PutLogEvents",
+        _use_prepared_body,
+        unique_id="ecr-findings-logger-put-log-events-body",
+    )
 
 
 class LogsLimiters:
@@ -39,6 +68,7 @@ class LogsWriter:
         kms_key_arn: str | None = None,
     ) -> None:
         self._client = client
+        install_hooks(client)
         self._limit = limiters
         self._retention_days = retention_days
         self._kms_key_arn = kms_key_arn
@@ -113,13 +143,20 @@ class LogsWriter:
 
     async def put(self, group: str, stream: str, batch: list[LogEvent]) -> None:
         await self._limit.put.acquire()
-        response = await self._call(
-            self._client.put_log_events,
-            "PutLogEvents",
-            logGroupName=group,
-            logStreamName=stream,
-            logEvents=[{"timestamp": e.timestamp, "message": e.message} for e in batch],
-        )
+        events = [{"timestamp": e.timestamp, "message": e.message} for e in batch]
+        body = {"logGroupName": group, "logStreamName": stream, "logEvents": events}
+        token = _PREPARED_BODY.set(orjson.dumps(body))
+        try:
+            # botocore serialises these small stand-in parameters; the hook swaps the body.
+            response = await self._call(
+                self._client.put_log_events,
+                "PutLogEvents",
+                logGroupName=group,
+                logStreamName=stream,
+                logEvents=_STAND_IN_EVENTS,
+            )
+        finally:
+            _PREPARED_BODY.reset(token)
         rejected = response.get("rejectedLogEventsInfo")
         if rejected:
             # Those events were dropped by CloudWatch; retrying the message rewrites only what
