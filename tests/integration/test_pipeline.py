@@ -424,3 +424,15 @@ def test_each_severity_has_its_own_stream(pipeline: Pipeline, severity: str) -> 
     image = pipeline.image(f"sev/{severity.lower()}", "v1", findings)
     pipeline.invoke([image])
     assert len(pipeline.messages(image.group, image.stream(severity))) == 3
+
+
+def test_many_dead_messages_are_forwarded_in_several_batches(pipeline: Pipeline) -> None:
+    records = [pipeline.record(f"bad-{i}-" + "x" * 150_000, message_id=f"b{i}") for i in range(12)]
+
+    assert pipeline.invoke(records) == {"batchItemFailures": []}
+
+    dead = pipeline.dead_letters()
+    assert sorted(m["MessageAttributes"]["SourceMessageId"]["StringValue"] for m in dead) == sorted(
+        f"b{i}" for i in range(12)
+    )
+    assert pipeline.aws.calls["SendMessageBatch"] >= 2  # 10 a batch and ≤ 1 MiB a batch
