@@ -123,7 +123,8 @@ def run_contender(
         )
     if done.returncode != 0:
         tail = errors_file.read_text()[-4000:]
-        raise SystemExit(f"{which} failed (exit {done.returncode}):\n{tail}")
+        print(f"INVALID RUN -- {which} failed (exit {done.returncode}):\n{tail}", file=sys.stderr)
+        raise SystemExit(2)
     result: dict[str, Any] = orjson.loads(result_file.read_bytes())
     return result
 
