@@ -26,6 +26,9 @@ class Settings(BaseModel):
     max_receive_count: int = Field(5, ge=1, le=1000, alias="MAX_RECEIVE_COUNT")
     log_retention_days: int | None = Field(None, alias="LOG_RETENTION_DAYS")
     log_kms_key_arn: str | None = Field(None, alias="LOG_KMS_KEY_ARN")
+    # Org-wide: read each registry through a role in the account that owns it, e.g.
+    # "arn:aws:iam::{account}:role/ecr-findings-reader" ({account} = the event's account).
+    ecr_read_role_arn: str | None = Field(None, alias="ECR_READ_ROLE_ARN")
 
     # Bounded fan-out: images processed at once, and PutLogEvents calls in flight.
     max_concurrent_images: int = Field(16, ge=1, le=1000, alias="MAX_CONCURRENT_IMAGES")
@@ -69,7 +72,8 @@ class Settings(BaseModel):
 
         if value and not re.fullmatch(limits.LOG_GROUP_NAME_PATTERN, value):
             raise ValueError("may hold only letters, digits and . - _ / #")
-        if len(value) > limits.LOG_GROUP_NAME_MAX - 2:
+        # ECR repository names run to 256 characters; every one must still fit.
+        if len(value) > limits.LOG_GROUP_NAME_MAX - 256:
             raise ValueError("is too long to leave room for a repository name")
         return value
 
@@ -81,7 +85,14 @@ class Settings(BaseModel):
             raise ValueError(f"must be one of CloudWatch Logs' values: {allowed}")
         return value
 
-    @field_validator("dead_letter_queue_url", "log_kms_key_arn", mode="before")
+    @field_validator("ecr_read_role_arn")
+    @classmethod
+    def _role_template(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("arn:") and "{account}" in value):
+            raise ValueError("must be a role ARN with an {account} placeholder")
+        return value
+
+    @field_validator("dead_letter_queue_url", "log_kms_key_arn", "ecr_read_role_arn", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

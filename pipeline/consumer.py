@@ -165,7 +165,7 @@ class Consumer:
         outcome: Outcome,
         metrics: Metrics,
     ) -> None:
-        ecr = await self.clients.ecr(scan.region)
+        ecr = await self.clients.ecr(scan.region, scan.account)
         result = await fetch_findings(
             ecr, scan, page_size=self.settings.findings_page_size, limiter=self.ecr_limiter
         )

@@ -10,10 +10,11 @@ from typing import Any
 import aioboto3
 import aiobotocore
 import botocore
+from aiobotocore.session import AioSession
 from botocore.config import Config
 
 import pipeline
-from pipeline.aws import ecr
+from pipeline.aws import ecr, roles
 from pipeline.aws.errors import THROTTLING_CODES
 from pipeline.config import Settings
 from pipeline.metrics import Metrics
@@ -25,13 +26,15 @@ USER_AGENT = (
 
 
 class Clients:
-    """The logs and sqs clients, plus one ECR client per region (events name the region)."""
+    """The logs and sqs clients, plus ECR clients per region (events name the region) and,
+    when ``ECR_READ_ROLE_ARN`` is set, per account (through that account's reader role)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._session = aioboto3.Session()
+        self._botocore_session = AioSession()
+        self._session = aioboto3.Session(botocore_session=self._botocore_session)
         self._stack = AsyncExitStack()
-        self._ecr: dict[str | None, Any] = {}
+        self._ecr: dict[tuple[str | None, str | None], Any] = {}
         self._ecr_lock = asyncio.Lock()
         self.logs: Any = None
         self.sqs: Any = None
@@ -56,20 +59,30 @@ class Clients:
         self.sqs = await self._enter("sqs", None)
         return self
 
-    async def ecr(self, region: str | None) -> Any:
-        if region not in self._ecr:
+    async def ecr(self, region: str | None, account: str | None = None) -> Any:
+        """The ECR client for a registry: in ``region``, as the account's reader role if set."""
+        template = self._settings.ecr_read_role_arn
+        role = roles.role_arn_for(template, account) if template and account else None
+        key = (region, role)
+        if key not in self._ecr:
             async with self._ecr_lock:
-                if region not in self._ecr:
-                    client = await self._enter("ecr", region)
+                if key not in self._ecr:
+                    session = None
+                    if role:
+                        session = await roles.assumed_role_session(self._botocore_session, role)
+                    client = await self._enter("ecr", region, session)
                     ecr.install_hooks(client)
-                    self._ecr[region] = client
-        return self._ecr[region]
+                    self._ecr[key] = client
+        return self._ecr[key]
 
-    async def _enter(self, service: str, region: str | None) -> Any:
+    async def _enter(
+        self, service: str, region: str | None, session: aioboto3.Session | None = None
+    ) -> Any:
         kwargs: dict[str, Any] = {"config": self.config}
         if region:
             kwargs["region_name"] = region
-        client = await self._stack.enter_async_context(self._session.client(service, **kwargs))
+        factory = (session or self._session).client(service, **kwargs)
+        client = await self._stack.enter_async_context(factory)
         client.meta.events.register("response-received", self._count)
         return client
 

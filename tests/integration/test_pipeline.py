@@ -436,3 +436,17 @@ def test_many_dead_messages_are_forwarded_in_several_batches(pipeline: Pipeline)
         f"b{i}" for i in range(12)
     )
     assert pipeline.aws.calls["SendMessageBatch"] >= 2  # 10 a batch and ≤ 1 MiB a batch
+
+
+def test_registries_are_read_through_the_owning_accounts_role(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECR_READ_ROLE_ARN", "arn:aws:iam::{account}:role/ecr-findings-reader")
+    function_reset()
+    images = [pipeline.image(f"org/svc{i}", "v1", basic_findings(4, seed=40 + i)) for i in range(2)]
+
+    assert pipeline.invoke(images) == {"batchItemFailures": []}
+
+    assert pipeline.aws.calls["AssumeRole"] == 1  # one role session per account, reused
+    for image in images:
+        assert len(pipeline.image_messages(image)[image.stream("SUMMARY")]) == 1

@@ -129,8 +129,13 @@ def test_every_bad_variable_is_named_in_one_message() -> None:
             "Input should be a valid integer, unable to parse string as an integer",
         ),
         (
+            "ECR_READ_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/reader",
+            "Value error, must be a role ARN with an {account} placeholder",
+        ),
+        (
             "FINDINGS_LOG_GROUP_PREFIX",
-            "/" * 511,
+            "/" * 257,
             "Value error, is too long to leave room for a repository name",
         ),
     ],
