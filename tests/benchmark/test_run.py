@@ -70,3 +70,15 @@ def test_settings_sampling_and_profiling_options(
 def test_an_unknown_setting_is_refused() -> None:
     with pytest.raises(SystemExit, match="NOPE"):
         run.main([*TINY, "--set", "NOPE=1"])
+
+
+def test_a_contender_that_crashes_makes_the_run_invalid(
+    tmp_path: Path, fake_aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(orjson.dumps({"Records": [{"messageId": "m1", "body": "not json"}]}))
+    env = run.child_environment(fake_aws.url, {})
+    with pytest.raises(SystemExit) as caught:
+        run.run_contender("baseline", fake_aws.url, [broken], env, tmp_path)
+    assert caught.value.code == 2
+    assert "INVALID RUN -- baseline failed" in capsys.readouterr().err
