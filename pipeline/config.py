@@ -36,7 +36,7 @@ class Settings(BaseModel):
     # Client-side rate limits (calls per second for this one consumer). The defaults keep two
     # concurrent consumers (the event source mapping's default MaximumConcurrency) under the
     # default account quotas.
-    ecr_findings_rate: float = Field(10.0, gt=0, alias="ECR_FINDINGS_RATE")
+    ecr_findings_rate: float = Field(20.0, gt=0, alias="ECR_FINDINGS_RATE")
     put_log_events_rate: float = Field(
         limits.QUOTA_PUT_LOG_EVENTS_TPS / 4, gt=0, alias="PUT_LOG_EVENTS_RATE"
     )

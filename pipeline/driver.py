@@ -108,6 +108,14 @@ def drive(
         records = [to_lambda_record(m, arn, region) for m in messages]
         response = handler({"Records": records}, LocalContext(timeout_ms))
         failed = {f["itemIdentifier"] for f in response.get("batchItemFailures") or ()}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ]
+            answer = client.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+            stats.deleted += len(answer.get("Successful") or ())
         for message in messages:
             if message["MessageId"] in failed:
                 stats.failed += 1
@@ -116,9 +124,6 @@ def drive(
                     ReceiptHandle=message["ReceiptHandle"],
                     VisibilityTimeout=retry_delay_seconds,
                 )
-            else:
-                client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                stats.deleted += 1
     return stats
 
 

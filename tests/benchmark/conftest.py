@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-# `bench` is a tool of the project, not part of the installed package: import it from the tree.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.endpoint import FakeAwsProcess  # noqa: E402
+from bench.endpoint import FakeAwsProcess
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert s.log_retention_days is None
     assert s.log_kms_key_arn is None
     assert (s.max_concurrent_images, s.max_concurrent_puts) == (16, 32)
-    assert s.ecr_findings_rate == 10.0
+    assert s.ecr_findings_rate == 20.0
     # Half or a quarter of the default account quotas: two consumers stay under them.
     assert s.put_log_events_rate == 1_250.0
     assert s.create_log_stream_rate == 25.0
