@@ -137,7 +137,10 @@ resource "aws_kms_key" "this" {
   description         = "${var.name}: queues, findings log groups and alarm topic"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.key[0].json
-  tags                = var.tags
+  # The findings log groups outlive the module (the function creates them) and stay readable
+  # only with this key: the longest window to cancel its deletion.
+  deletion_window_in_days = 30
+  tags                    = var.tags
 }
 
 resource "aws_kms_alias" "this" {
