@@ -21,6 +21,9 @@ locals {
   queue_arn          = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${var.name}"
   rule_arn           = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}"
   function_log_group = "/aws/lambda/${var.name}"
+  # The reader role of any account: {account} becomes "*" (each account's role decides to
+  # trust this one).
+  ecr_read_roles = var.ecr_read_role_arn == null ? null : replace(var.ecr_read_role_arn, "{account}", "*")
 
   # AWS asks for a visibility timeout of at least 6 x the function timeout plus the batching
   # window, so that a batch is not handed out again while a slow invocation still works on it.
@@ -39,13 +42,14 @@ locals {
   }
 
   # Per-consumer client-side rate limits (calls a second): the account quota share divided by
-  # the number of concurrent consumers, rounded down to hundredths.
+  # the number of concurrent consumers, rounded down to hundredths. ECR publishes no quota for
+  # DescribeImageScanFindings; 40 gives each of the default two consumers the handler's 20.
   rate_quota_shares = {
     PUT_LOG_EVENTS_RATE    = 2500
     CREATE_LOG_STREAM_RATE = 50
     CREATE_LOG_GROUP_RATE  = 10
     GET_LOG_EVENTS_RATE    = 25
-    ECR_FINDINGS_RATE      = 20
+    ECR_FINDINGS_RATE      = 40
   }
   consumer_rates = {
     for name, share in local.rate_quota_shares :
@@ -60,6 +64,7 @@ locals {
   environment_optional = {
     LOG_RETENTION_DAYS = var.findings_log_retention_days > 0 ? tostring(var.findings_log_retention_days) : null
     LOG_KMS_KEY_ARN    = local.use_kms ? local.kms_key_arn : null
+    ECR_READ_ROLE_ARN  = var.ecr_read_role_arn
   }
   environment = merge(
     local.environment_base,
@@ -287,6 +292,22 @@ resource "aws_cloudwatch_event_target" "queue" {
   }
 }
 
+# Member accounts' rules forward their scan events to this default bus.
+resource "aws_cloudwatch_event_permission" "organization" {
+  count = var.organization_id == null ? 0 : 1
+
+  event_bus_name = "default"
+  statement_id   = "${var.name}-organization"
+  action         = "events:PutEvents"
+  principal      = "*"
+
+  condition {
+    type  = "StringEquals"
+    key   = "aws:PrincipalOrgID"
+    value = var.organization_id
+  }
+}
+
 # ------------------------------------------------------------------ function
 
 resource "aws_cloudwatch_log_group" "function" {
@@ -362,16 +383,25 @@ data "aws_iam_policy_document" "function" {
   }
 
   dynamic "statement" {
-    for_each = local.use_kms ? [local.kms_key_arn] : []
+    for_each = local.use_kms ? [1] : []
     content {
       sid       = "UseQueueKey"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
+      resources = [local.kms_key_arn]
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
         values   = ["sqs.${local.region}.amazonaws.com"]
       }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.ecr_read_role_arn == null ? [] : [1]
+    content {
+      sid       = "ReadOtherAccountsRegistries"
+      actions   = ["sts:AssumeRole"]
+      resources = [local.ecr_read_roles]
     }
   }
 }

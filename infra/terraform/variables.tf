@@ -191,6 +191,28 @@ variable "oldest_message_age_alarm_seconds" {
   }
 }
 
+variable "ecr_read_role_arn" {
+  description = "Organization-wide: read each registry through this role in the account that owns it, e.g. arn:aws:iam::{account}:role/ecr-findings-reader ({account} is the scan event's account). Null: only this account's registries."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ecr_read_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::\\{account\\}:role/[A-Za-z0-9+=,.@_/-]+$", var.ecr_read_role_arn))
+    error_message = "ecr_read_role_arn: a role ARN with an {account} placeholder for the account."
+  }
+}
+
+variable "organization_id" {
+  description = "Organization-wide: let every account of this organization forward its scan events to this account's default event bus. Null: no bus permission."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id: an AWS Organizations id (o-...)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource that takes them."
   type        = map(string)

@@ -45,6 +45,8 @@ PARAMETERS = {
     "CreateAlarmTopic": "create_alarm_topic",
     "AlarmTopicArn": "alarm_topic_arn",
     "OldestMessageAgeAlarmSeconds": "oldest_message_age_alarm_seconds",
+    "EcrReadRoleArn": "ecr_read_role_arn",
+    "OrganizationId": "organization_id",
 }
 # Terraform-only inputs (CloudFormation takes its code from S3 and tags from the stack).
 TERRAFORM_ONLY_VARIABLES = {"package_filename", "tags"}
@@ -58,6 +60,7 @@ RESOURCES = {
     "FindingsQueuePolicy": ["aws_sqs_queue_policy.this"],
     "DeadLetterQueuePolicy": ["aws_sqs_queue_policy.dlq"],
     "ScanCompleteRule": ["aws_cloudwatch_event_rule.this", "aws_cloudwatch_event_target.queue"],
+    "OrganizationEventsPermission": ["aws_cloudwatch_event_permission.organization"],
     "FunctionLogGroup": ["aws_cloudwatch_log_group.function"],
     "FunctionRole": ["aws_iam_role.this", "aws_iam_role_policy.this"],
     "Function": ["aws_lambda_function.this"],
@@ -118,8 +121,6 @@ TF_REFERENCES = {
     "aws_lambda_event_source_mapping.this.uuid": "{event_source_mapping.id}",
     "var.kms_key_arn": "{kms_key.arn}",
     "var.alarm_topic_arn": "{alarm_topic.arn}",
-    # Inside the dynamic KMS statement, the key is its for_each value.
-    "statement.value": "{kms_key.arn}",
 }
 _NULLS = ("null", "[]", "{}")
 
@@ -180,6 +181,10 @@ def cfn_value(value: Any) -> Any:
             return _cfn_sub(arg)
         if key == "Fn::If":
             return _either(cfn_value(arg[1]), cfn_value(arg[2]))
+        if key == "Fn::Join" and isinstance(arg[1], dict) and "Fn::Split" in arg[1]:
+            # Join(new, Split(old, text)): CloudFormation's way to replace.
+            old, text = arg[1]["Fn::Split"]
+            return _replace(cfn_value(text), old, arg[0])
         if key == "Fn::FindInMap":
             return {"FindInMap": [arg[0], cfn_value(arg[1]), arg[2]]}
         if key.startswith("Fn::"):
@@ -319,6 +324,9 @@ def _tf_expression(expr: str) -> Any:
     ternary = re.fullmatch(r"(.+?) \? (.+) : (.+)", expr)
     if ternary:
         return _either(_tf_expression(ternary.group(2)), _tf_expression(ternary.group(3)))
+    replace = re.fullmatch(r'replace\((.+), "(.*)", "(.*)"\)', expr)
+    if replace:
+        return _replace(_tf_expression(replace.group(1)), replace.group(2), replace.group(3))
     call = re.fullmatch(r"(tostring|jsonencode)\((.*)\)", expr)
     if call:
         return _tf_expression(call.group(2))
@@ -369,6 +377,10 @@ def _either(first: Any, second: Any) -> Any:
     if second is None or second == [] or second == first:
         return first
     return {"either": [first, second]}
+
+
+def _replace(text: Any, old: str, new: str) -> str:
+    return f"replace({text}, {old}, {new})"
 
 
 def _as_list(value: Any) -> list[Any]:

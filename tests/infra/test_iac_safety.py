@@ -28,7 +28,9 @@ from pipeline import events, limits
 from pipeline.config import Settings
 
 FLAVOURS = ["cloudformation", "terraform"]
-ROLE_SERVICES = ("ecr", "logs", "sqs", "kms")
+ROLE_SERVICES = ("ecr", "logs", "sqs", "kms", "sts")
+# Organization-wide reading: the given reader role ARN, any account ({account} -> "*").
+READER_ROLES = "replace({var.ecr_read_role_arn}, {account}, *)"
 FINDINGS_GROUPS = (
     "arn:{partition}:logs:{region}:{account}:log-group:{var.findings_log_group_prefix}*"
 )
@@ -70,6 +72,9 @@ def test_role_names_every_resource(flavour: str) -> None:
     for statement in role_statements(flavour):
         assert statement["effect"] == "Allow"
         assert all("*" not in action for action in statement["actions"]), statement
+        if statement["actions"] == ["sts:AssumeRole"]:
+            assert statement["resources"] == [READER_ROLES]
+            continue
         for resource in statement["resources"]:
             assert resource != "*", statement
             assert resource.startswith(("arn:{partition}:", "{")), statement
@@ -88,6 +93,7 @@ def test_role_scopes_each_service_to_this_deployment(flavour: str) -> None:
     assert by_service["logs"] == {FINDINGS_GROUPS, "{function_log_group.arn}:*"}
     assert by_service["sqs"] == {"{queue.arn}", "{dlq.arn}"}
     assert by_service["kms"] == {"{kms_key.arn}"}
+    assert by_service["sts"] == {READER_ROLES}
     # The DLQ can only be written to, the source queue only consumed.
     assert actions_on(statements, "{dlq.arn}") == {"sqs:SendMessage"}
     assert actions_on(statements, "{queue.arn}") == EVENT_SOURCE_MAPPING_ACTIONS
@@ -122,8 +128,25 @@ def test_role_allows_every_call_the_consumer_makes(flavour: str) -> None:
     assert ("logs", "PutLogEvents") in calls
     granted = {a for s in role_statements(flavour) for a in s["actions"]}
     needed = {f"{service}:{BATCH_ACTIONS.get(op, op)}" for service, op in calls}
+    if any("AssumeRoleCredentialFetcher" in path.read_text() for path in handler_sources()):
+        needed.add("sts:AssumeRole")
     # Nothing more than that, the event source mapping's polling and the queues' key.
     assert granted == needed | EVENT_SOURCE_MAPPING_ACTIONS | {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert "sts:AssumeRole" in needed
+
+
+def test_reader_roles_are_assumed_only_when_configured() -> None:
+    (policy,) = cfn_resource("FunctionRole")["Policies"]
+    (sts,) = [s for s in policy["PolicyDocument"]["Statement"] if "sts:AssumeRole" in str(s)]
+    assert sts["Fn::If"][0] == "HasReadRole" and sts["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert template()["Conditions"]["HasReadRole"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "EcrReadRoleArn"}, ""]}]
+    }
+    dynamics = module().data["aws_iam_policy_document.function"]["dynamic"]
+    (reader,) = [d for d in dynamics if "sts:AssumeRole" in str(d)]
+    assert reader["statement"]["for_each"] == "${var.ecr_read_role_arn == null ? [] : [1]}"
+    variables = cfn_value(cfn_resource("Function")["Environment"]["Variables"])
+    assert variables["ECR_READ_ROLE_ARN"] == "{var.ecr_read_role_arn}"
 
 
 def test_kms_is_granted_only_when_there_is_a_key() -> None:
@@ -135,8 +158,9 @@ def test_kms_is_granted_only_when_there_is_a_key() -> None:
     ]
     assert [list(s) for s in kms] == [["Fn::If"]]
     assert kms[0]["Fn::If"][0] == "UseKms" and kms[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
-    (dynamic,) = module().data["aws_iam_policy_document.function"]["dynamic"]
-    assert dynamic["statement"]["for_each"] == "${local.use_kms ? [local.kms_key_arn] : []}"
+    dynamics = module().data["aws_iam_policy_document.function"]["dynamic"]
+    (dynamic,) = [d for d in dynamics if "kms:Decrypt" in str(d)]
+    assert dynamic["statement"]["for_each"] == "${local.use_kms ? [1] : []}"
     assert module().locals["use_kms"] == "${var.create_kms_key || var.kms_key_arn != null}"
     for statement in role_statements("cloudformation"):
         if statement["sid"] == "UseQueueKey":
