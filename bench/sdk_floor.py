@@ -20,6 +20,8 @@ from typing import Any
 from bench.endpoint import FakeAwsProcess
 from pipeline import limits
 from pipeline.aws.clients import Clients
+from pipeline.aws.logs import LogsLimiters, LogsWriter
+from pipeline.batching import LogEvent
 from pipeline.config import load_settings
 
 GROUP = "/bench/sdk-floor"
@@ -50,7 +52,7 @@ async def measure(calls: int) -> list[tuple[str, float, int]]:
     now = int(time.time() * 1000)
     message = '{"description":"' + "x" * (MESSAGE_BYTES - 20) + '"}'
     full = (limits.PUT_LOG_EVENTS_MAX_BYTES - 1024) // (len(message) + 26)
-    big_batch = [{"timestamp": now, "message": message}] * full
+    big_batch = [LogEvent(now, message, len(message))] * full
     try:
         await logs.create_log_group(logGroupName=GROUP)
         results = []
@@ -68,10 +70,13 @@ async def measure(calls: int) -> list[tuple[str, float, int]]:
             ("PutLogEvents, 1 event", await _cpu_per_call(calls, concurrency, put_one), 1)
         )
 
+        # The handler's own path for full batches: LogsWriter serialises the body itself.
+        writer = LogsWriter(
+            logs, LogsLimiters(put=1e6, create_stream=1e6, create_group=1e6, get_events=1e6)
+        )
+
         async def put_full(i: int) -> None:
-            await logs.put_log_events(
-                logGroupName=GROUP, logStreamName=f"s{i}", logEvents=big_batch
-            )
+            await writer.put(GROUP, f"s{i}", big_batch)
 
         big = max(calls // 8, 10)
         results.append(
