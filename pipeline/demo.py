@@ -27,6 +27,7 @@ from rich.rule import Rule
 
 from pipeline import layout
 from pipeline.cli import output
+from pipeline.cli.search import print_hits
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.local import LocalAws, registry
 from pipeline.local import findings as generate
@@ -366,21 +367,7 @@ def _image_label(stream_suffix: str) -> tuple[str, str]:
 
 def _show_search(logs: Any, out: Console) -> None:
     result = Searcher(logs, DEFAULT_LOG_GROUP_PREFIX, rate=20, concurrency=4).search(CVE)
-    grid = output.table("Repository", "Tag", "Digest", "Severity", "Package", "Scan time")
-    for hit in result.hits:
-        grid.add_row(
-            hit.repository,
-            hit.tag,
-            output.short_digest(hit.digest),
-            hit.severity,
-            hit.package,
-            hit.scan_time,
-        )
-    out.print(grid)
-    out.print(
-        f"{CVE}: {result.images} images in {result.repositories} repositories "
-        f"({result.groups} log groups searched)."
-    )
+    print_hits(out, CVE, result)
 
 
 def _short(text: str, width: int = 46) -> str:

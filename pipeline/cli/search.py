@@ -7,12 +7,13 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from pipeline.cli import output
 from pipeline.cli.options import DEFAULT_PREFIX, Json, LogGroupPrefix, since, target
 from pipeline.cli.text import prose
 from pipeline.ops.hits import normalize_id
-from pipeline.ops.search import Searcher
+from pipeline.ops.search import Searcher, SearchResult
 
 
 class Engine(StrEnum):
@@ -105,6 +106,11 @@ def search(
             f"under {log_group_prefix}."
         )
         return
+    print_hits(out, vulnerability_id, result)
+
+
+def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> None:
+    """The table of images that have the vulnerability, and a one-line total."""
     grid = output.table("Repository", "Tag", "Digest", "Severity", "Package", "Scan time")
     for hit in result.hits:
         grid.add_row(
