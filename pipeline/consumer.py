@@ -135,7 +135,8 @@ class Consumer:
             outcome.notes.append(traceback.format_exc(limit=5))
         finally:
             outcome.duration_ms = (time.perf_counter() - started) * 1000
-            outcome.completed = True
+        # Not reached when cancelled at the deadline: such a message is reported unfinished.
+        outcome.completed = True
 
     async def _log_image(self, scan: ImageScan, outcome: Outcome, metrics: Metrics) -> None:
         group = layout.log_group_name(self.settings.log_group_prefix, scan.repository)

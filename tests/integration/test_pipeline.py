@@ -450,3 +450,25 @@ def test_registries_are_read_through_the_owning_accounts_role(
     assert pipeline.aws.calls["AssumeRole"] == 1  # one role session per account, reused
     for image in images:
         assert len(pipeline.image_messages(image)[image.stream("SUMMARY")]) == 1
+
+
+def test_work_cut_off_by_the_deadline_is_retried_not_acknowledged(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEADLINE_MARGIN_MS", "0")
+    function_reset()
+    findings = basic_findings(10_500, seed=17, severities=["HIGH", "LOW"], description_bytes=60)
+    image = pipeline.image("team/slowwrite", "v1", findings)
+
+    # Enough time to start, far too little to write 10,500 findings to the local AWS.
+    cut = pipeline.invoke([pipeline.record(image, message_id="cut")], Context(remaining_ms=300))
+
+    assert cut == {"batchItemFailures": [{"itemIdentifier": "cut"}]}
+    assert pipeline.outcomes()["cut"]["reason"] == "deadline_exceeded"
+    assert pipeline.image_messages(image)[image.stream("SUMMARY")] == []
+
+    again = pipeline.invoke([pipeline.record(image, receive_count=2)])
+    assert again == {"batchItemFailures": []}
+    logged = pipeline.image_messages(image)
+    assert len(logged[image.stream("HIGH")]) + len(logged[image.stream("LOW")]) == 10_500
+    assert len(logged[image.stream("SUMMARY")]) == 1
