@@ -472,3 +472,20 @@ def test_work_cut_off_by_the_deadline_is_retried_not_acknowledged(
     logged = pipeline.image_messages(image)
     assert len(logged[image.stream("HIGH")]) + len(logged[image.stream("LOW")]) == 10_500
     assert len(logged[image.stream("SUMMARY")]) == 1
+
+
+def test_warm_invocations_reuse_the_loop_clients_and_group_cache(pipeline: Pipeline) -> None:
+    import lambdas.findings_logger as function
+
+    first = pipeline.image("team/warm", "v1", basic_findings(3, seed=18))
+    second = pipeline.image("team/warm", "v2", basic_findings(3, seed=19))
+    pipeline.invoke([first])
+    runner, consumer = function._runner, function._consumer
+    logs_client = consumer.clients.logs if consumer else None
+
+    pipeline.invoke([second])
+
+    assert function._runner is runner and function._consumer is consumer
+    assert consumer is not None and consumer.clients.logs is logs_client
+    assert pipeline.aws.calls["CreateLogGroup"] == 1  # the group is cached across invocations
+    assert len(pipeline.image_messages(second)[second.stream("SUMMARY")]) == 1
