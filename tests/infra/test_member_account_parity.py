@@ -85,7 +85,7 @@ def test_the_same_resources_are_optional_on_the_same_conditions() -> None:
     assert conditions["CreateRole"] == {"Fn::Equals": [{"Ref": "CreateReaderRole"}, "true"]}
     assert conditions["CreateDlq"] == {
         "Fn::And": [
-            {"Condition": "Forward"},
+            conditions["Forward"],
             {"Fn::Equals": [{"Ref": "CreateDeadLetterQueue"}, "true"]},
         ]
     }
