@@ -87,6 +87,8 @@ def test_enhanced_findings_over_several_pages(pipeline: Pipeline) -> None:
     # account came from the repository ARN (the event had none)
     assert {e["imageContext"]["account"] for e in logged} == {"123456789012"}
     assert {e["imageContext"]["scanKind"] for e in logged} == {"enhanced"}
+    # Logged as the wire has them (the before-parse hook): times stay epoch seconds.
+    assert all(isinstance(e["firstObservedAt"], int | float) for e in logged)
 
 
 def test_untagged_image_uses_untagged_in_stream_names(pipeline: Pipeline) -> None:
