@@ -1,19 +1,22 @@
-"""Read the CloudFormation template and the Terraform module into comparable values.
+"""Read a CloudFormation template and its Terraform module into comparable values.
 
 Both sides are reduced to the same symbols: a parameter or variable becomes ``{var.<name>}``
 (Terraform's name), a resource attribute becomes ``{queue.arn}``-like names, ``AWS::Region``
 and ``data.aws_region`` both become ``{region}``, and so on. A value present only under a
 condition (``Fn::If`` with ``AWS::NoValue``, ``cond ? x : null``) reduces to the value itself.
 Anything not understood raises, so that a new construct is noticed rather than compared wrong.
+
+``IacPair`` holds the reading; this module configures it for the central stack (below), and
+``member_model`` for the member-account pair.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +132,7 @@ class Unknown(ValueError):
     """A construct the comparison does not understand (teach it here, do not skip it)."""
 
 
-# ---------------------------------------------------------------------------- CloudFormation
+# ---------------------------------------------------------------------------- reading files
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -153,97 +156,10 @@ def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dic
 _TemplateLoader.add_multi_constructor("!", _construct_tag)
 
 
-@cache
-def template() -> dict[str, Any]:
-    with TEMPLATE.open() as f:
+def load_template(path: Path) -> dict[str, Any]:
+    with path.open() as f:
         loaded: dict[str, Any] = yaml.load(f, Loader=_TemplateLoader)  # noqa: S506 (SafeLoader)
     return loaded
-
-
-def cfn_resource(logical_id: str) -> dict[str, Any]:
-    properties: dict[str, Any] = template()["Resources"][logical_id].get("Properties", {})
-    return properties
-
-
-def cfn_value(value: Any) -> Any:
-    """A template value in the shared symbols."""
-    if isinstance(value, list):
-        return [v for v in (cfn_value(item) for item in value) if v is not None]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((key, arg),) = value.items()
-        if key == "Ref":
-            return _cfn_ref(arg)
-        if key == "Fn::GetAtt":
-            return _lookup(CFN_ATTRIBUTES, (arg[0], arg[1]))
-        if key == "Fn::Sub":
-            return _cfn_sub(arg)
-        if key == "Fn::If":
-            return _either(cfn_value(arg[1]), cfn_value(arg[2]))
-        if key == "Fn::Join" and isinstance(arg[1], dict) and "Fn::Split" in arg[1]:
-            # Join(new, Split(old, text)): CloudFormation's way to replace.
-            old, text = arg[1]["Fn::Split"]
-            return _replace(cfn_value(text), old, arg[0])
-        if key == "Fn::FindInMap":
-            return {"FindInMap": [arg[0], cfn_value(arg[1]), arg[2]]}
-        if key.startswith("Fn::"):
-            raise Unknown(f"CloudFormation function {key}")
-    return {k: v for k, v in ((k, cfn_value(v)) for k, v in value.items()) if v is not None}
-
-
-def _cfn_ref(name: str) -> Any:
-    if name == "AWS::NoValue":
-        return None
-    if name in PSEUDO:
-        return PSEUDO[name]
-    if (name, "Ref") in CFN_ATTRIBUTES:
-        return CFN_ATTRIBUTES[(name, "Ref")]
-    if name in PARAMETERS:
-        return "{var." + PARAMETERS[name] + "}"
-    raise Unknown(f"Ref {name}")
-
-
-def _cfn_sub(text: str) -> str:
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if "." in name:
-            logical_id, attribute = name.split(".", 1)
-            return str(_lookup(CFN_ATTRIBUTES, (logical_id, attribute)))
-        return str(_cfn_ref(name))
-
-    return re.sub(r"\$\{([^}!]+)\}", replace, text)
-
-
-def cfn_statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Policy statements, normalized (see ``_statement``)."""
-    statements = cfn_value(document["Statement"])
-    return [
-        _statement(
-            sid=s.get("Sid"),
-            effect=s.get("Effect", "Allow"),
-            actions=s["Action"],
-            resources=s.get("Resource", []),
-            principals=_cfn_principals(s.get("Principal")),
-            conditions={
-                (test, variable): _as_list(values)
-                for test, pairs in s.get("Condition", {}).items()
-                for variable, values in pairs.items()
-            },
-        )
-        for s in statements
-    ]
-
-
-def _cfn_principals(principal: Any) -> dict[str, list[str]]:
-    if principal is None:
-        return {}
-    if principal == "*":
-        return {"*": ["*"]}
-    return {kind: _as_list(ids) for kind, ids in principal.items()}
-
-
-# ---------------------------------------------------------------------------- Terraform
 
 
 @dataclass
@@ -271,7 +187,7 @@ def _hcl(text: str) -> dict[str, Any]:
     return dict(_strip_markers(hcl2.loads(text, serialization_options=options)))
 
 
-def load_module(folder: Path = MODULE) -> Module:
+def load_module(folder: Path) -> Module:
     module = Module()
     for path in sorted(folder.glob("*.tf")):
         parsed = _hcl(path.read_text())
@@ -293,90 +209,206 @@ def load_module(folder: Path = MODULE) -> Module:
     return module
 
 
-@cache
-def module() -> Module:
-    return load_module()
+# ---------------------------------------------------------------------------- conditional values
 
 
-def tf_value(value: Any) -> Any:
-    """A module value in the shared symbols."""
-    if isinstance(value, list):
-        return [v for v in (tf_value(item) for item in value) if v is not None]
-    if isinstance(value, dict):
-        return {k: v for k, v in ((k, tf_value(v)) for k, v in value.items()) if v is not None}
-    if not isinstance(value, str):
-        return value
-    whole = re.fullmatch(r"\$\{(.*)\}", value, re.S)
-    if whole and "${" not in whole.group(1):
-        return _tf_expression(whole.group(1).strip())
-    return re.sub(r"\$\{([^{}]*)\}", lambda m: str(_tf_expression(m.group(1).strip())), value)
-
-
-def _tf_expression(expr: str) -> Any:
-    if expr in _NULLS:
-        return None
-    if re.fullmatch(r"-?\d+", expr):
-        return int(expr)
-    if expr in ("true", "false"):
-        return expr == "true"
-    if expr.startswith('"') and expr.endswith('"'):
-        return tf_value(expr[1:-1])
-    ternary = re.fullmatch(r"(.+?) \? (.+) : (.+)", expr)
-    if ternary:
-        return _either(_tf_expression(ternary.group(2)), _tf_expression(ternary.group(3)))
-    replace = re.fullmatch(r'replace\((.+), "(.*)", "(.*)"\)', expr)
-    if replace:
-        return _replace(_tf_expression(replace.group(1)), replace.group(2), replace.group(3))
-    call = re.fullmatch(r"(tostring|jsonencode)\((.*)\)", expr)
-    if call:
-        return _tf_expression(call.group(2))
-    if expr[0] in "[{":
-        return tf_value(_hcl(f"value = {expr}\n")["value"])
-    if expr.startswith("var."):
-        return TF_REFERENCES.get(expr, "{" + expr + "}")
-    if expr.startswith("local."):
-        name = expr.removeprefix("local.")
-        if name in module().locals:
-            return tf_value(module().locals[name])
-    return _lookup(TF_REFERENCES, expr)
-
-
-def tf_statements(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The statements of an ``aws_iam_policy_document``, normalized (see ``_statement``)."""
-    blocks = list(document.get("statement", []))
-    for dynamic in document.get("dynamic", []):
-        blocks += dynamic["statement"]["content"]
-    return [
-        _statement(
-            sid=s.get("sid"),
-            effect=s.get("effect", "Allow"),
-            actions=tf_value(s["actions"]),
-            resources=tf_value(s.get("resources", [])),
-            principals={p["type"]: tf_value(p["identifiers"]) for p in s.get("principals", [])},
-            conditions={
-                (c["test"], c["variable"]): tf_value(c["values"]) for c in s.get("condition", [])
-            },
-        )
-        for s in blocks
-    ]
-
-
-# ---------------------------------------------------------------------------- shared
-
-
-def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
-    if key not in table:
-        raise Unknown(f"no shared symbol for {key!r}")
-    return table[key]
-
-
-def _either(first: Any, second: Any) -> Any:
+def either(first: Any, second: Any) -> Any:
     """A conditional value: what it is when present (both sides agree when both are present)."""
     if first is None or first == []:
         return second
     if second is None or second == [] or second == first:
         return first
     return {"either": [first, second]}
+
+
+def only_present(first: Any, second: Any) -> Any:
+    """A conditional value that must be absent on one branch; two values raise."""
+    present = [v for v in (first, second) if v is not None]
+    if len(present) != 1:
+        raise Unknown(f"conditional value with two values: {first!r}, {second!r}")
+    return present[0]
+
+
+# ---------------------------------------------------------------------------- the pair
+
+
+@dataclass
+class IacPair:
+    """A template and the module that should deploy the same thing, with their shared symbols."""
+
+    template_path: Path
+    module_path: Path
+    parameters: Mapping[str, str]
+    pseudo: Mapping[str, str]
+    cfn_attributes: Mapping[tuple[str, str], str]
+    tf_references: Mapping[str, str]
+    # How ``Fn::If`` and ``cond ? a : b`` reduce: ``either`` or ``only_present``.
+    conditional: Callable[[Any, Any], Any]
+
+    @cached_property
+    def _template(self) -> dict[str, Any]:
+        return load_template(self.template_path)
+
+    @cached_property
+    def _module(self) -> Module:
+        return load_module(self.module_path)
+
+    def template(self) -> dict[str, Any]:
+        return self._template
+
+    def module(self) -> Module:
+        return self._module
+
+    # ------------------------------------------------------------------------ CloudFormation
+
+    def cfn_resource(self, logical_id: str) -> dict[str, Any]:
+        properties: dict[str, Any] = self._template["Resources"][logical_id].get("Properties", {})
+        return properties
+
+    def cfn_value(self, value: Any) -> Any:
+        """A template value in the shared symbols."""
+        if isinstance(value, list):
+            return [v for v in (self.cfn_value(item) for item in value) if v is not None]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self._cfn_ref(arg)
+            if key == "Fn::GetAtt":
+                return _lookup(self.cfn_attributes, (arg[0], arg[1]))
+            if key == "Fn::Sub":
+                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._cfn_name(m.group(1))), arg)
+            if key == "Fn::If":
+                return self.conditional(self.cfn_value(arg[1]), self.cfn_value(arg[2]))
+            if key == "Fn::Join" and isinstance(arg[1], dict) and "Fn::Split" in arg[1]:
+                # Join(new, Split(old, text)): CloudFormation's way to replace.
+                old, text = arg[1]["Fn::Split"]
+                return _replace(self.cfn_value(text), old, arg[0])
+            if key == "Fn::FindInMap":
+                return {"FindInMap": [arg[0], self.cfn_value(arg[1]), arg[2]]}
+            if key.startswith("Fn::"):
+                raise Unknown(f"CloudFormation function {key}")
+        return {
+            k: v for k, v in ((k, self.cfn_value(v)) for k, v in value.items()) if v is not None
+        }
+
+    def _cfn_name(self, name: str) -> Any:
+        """A name inside ``Fn::Sub``: ``Resource.Attribute`` or what ``Ref`` would give."""
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return _lookup(self.cfn_attributes, (logical_id, attribute))
+        return self._cfn_ref(name)
+
+    def _cfn_ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return None
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if (name, "Ref") in self.cfn_attributes:
+            return self.cfn_attributes[(name, "Ref")]
+        if name in self.parameters:
+            return "{var." + self.parameters[name] + "}"
+        raise Unknown(f"Ref {name}")
+
+    def cfn_statements(self, document: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Policy statements, normalized (see ``statement``)."""
+        return [
+            statement(
+                sid=s.get("Sid"),
+                effect=s.get("Effect", "Allow"),
+                actions=s["Action"],
+                resources=s.get("Resource", []),
+                principals=_cfn_principals(s.get("Principal")),
+                conditions={
+                    (test, variable): _as_list(values)
+                    for test, pairs in s.get("Condition", {}).items()
+                    for variable, values in pairs.items()
+                },
+            )
+            for s in self.cfn_value(document["Statement"])
+        ]
+
+    # ------------------------------------------------------------------------ Terraform
+
+    def tf_value(self, value: Any) -> Any:
+        """A module value in the shared symbols."""
+        if isinstance(value, list):
+            return [v for v in (self.tf_value(item) for item in value) if v is not None]
+        if isinstance(value, dict):
+            return {
+                k: v for k, v in ((k, self.tf_value(v)) for k, v in value.items()) if v is not None
+            }
+        if not isinstance(value, str):
+            return value
+        whole = re.fullmatch(r"\$\{(.*)\}", value, re.S)
+        if whole and "${" not in whole.group(1):
+            return self._tf_expression(whole.group(1).strip())
+        return re.sub(
+            r"\$\{([^{}]*)\}", lambda m: str(self._tf_expression(m.group(1).strip())), value
+        )
+
+    def _tf_expression(self, expr: str) -> Any:
+        if expr in _NULLS:
+            return None
+        if re.fullmatch(r"-?\d+", expr):
+            return int(expr)
+        if expr in ("true", "false"):
+            return expr == "true"
+        if expr.startswith('"') and expr.endswith('"'):
+            return self.tf_value(expr[1:-1])
+        ternary = re.fullmatch(r"(.+?) \? (.+) : (.+)", expr)
+        if ternary:
+            return self.conditional(
+                self._tf_expression(ternary.group(2)), self._tf_expression(ternary.group(3))
+            )
+        replace = re.fullmatch(r'replace\((.+), "(.*)", "(.*)"\)', expr)
+        if replace:
+            text = self._tf_expression(replace.group(1))
+            return _replace(text, replace.group(2), replace.group(3))
+        call = re.fullmatch(r"(tostring|jsonencode)\((.*)\)", expr)
+        if call:
+            return self._tf_expression(call.group(2))
+        if expr[0] in "[{":
+            return self.tf_value(_hcl(f"value = {expr}\n")["value"])
+        if expr.startswith("var."):
+            return self.tf_references.get(expr, "{" + expr + "}")
+        if expr.startswith("local."):
+            name = expr.removeprefix("local.")
+            if name in self._module.locals:
+                return self.tf_value(self._module.locals[name])
+        return _lookup(self.tf_references, expr)
+
+    def tf_statements(self, document: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The statements of an ``aws_iam_policy_document``, normalized (see ``statement``)."""
+        blocks = list(document.get("statement", []))
+        for dynamic in document.get("dynamic", []):
+            blocks += dynamic["statement"]["content"]
+        return [
+            statement(
+                sid=s.get("sid"),
+                effect=s.get("effect", "Allow"),
+                actions=self.tf_value(s["actions"]),
+                resources=self.tf_value(s.get("resources", [])),
+                principals={
+                    p["type"]: self.tf_value(p["identifiers"]) for p in s.get("principals", [])
+                },
+                conditions={
+                    (c["test"], c["variable"]): self.tf_value(c["values"])
+                    for c in s.get("condition", [])
+                },
+            )
+            for s in blocks
+        ]
+
+
+# ---------------------------------------------------------------------------- shared helpers
+
+
+def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
+    if key not in table:
+        raise Unknown(f"no shared symbol for {key!r}")
+    return table[key]
 
 
 def _replace(text: Any, old: str, new: str) -> str:
@@ -387,7 +419,15 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _statement(
+def _cfn_principals(principal: Any) -> dict[str, list[str]]:
+    if principal is None:
+        return {}
+    if principal == "*":
+        return {"*": ["*"]}
+    return {kind: _as_list(ids) for kind, ids in principal.items()}
+
+
+def statement(
     *,
     sid: str | None,
     effect: str,
@@ -396,6 +436,7 @@ def _statement(
     principals: dict[str, list[str]],
     conditions: dict[tuple[str, str], list[Any]],
 ) -> dict[str, Any]:
+    """One policy statement, order-free, the same shape for both sides."""
     return {
         "sid": sid,
         "effect": effect,
@@ -408,6 +449,27 @@ def _statement(
 
 def by_sid(statements: list[dict[str, Any]]) -> dict[str | None, dict[str, Any]]:
     return {s["sid"]: s for s in statements}
+
+
+# ---------------------------------------------------------------------------- the central stack
+
+CENTRAL = IacPair(
+    template_path=TEMPLATE,
+    module_path=MODULE,
+    parameters=PARAMETERS,
+    pseudo=PSEUDO,
+    cfn_attributes=CFN_ATTRIBUTES,
+    tf_references=TF_REFERENCES,
+    # A central value may differ by condition on both sides (a created key or a given one).
+    conditional=either,
+)
+template = CENTRAL.template
+module = CENTRAL.module
+cfn_resource = CENTRAL.cfn_resource
+cfn_value = CENTRAL.cfn_value
+cfn_statements = CENTRAL.cfn_statements
+tf_value = CENTRAL.tf_value
+tf_statements = CENTRAL.tf_statements
 
 
 # ---------------------------------------------------------------------------- the handler
