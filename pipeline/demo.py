@@ -256,6 +256,7 @@ def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
             "DetailType": e["detail-type"],
             "Detail": json.dumps(e["detail"]),
             "Resources": e["resources"],
+            "Time": e["time"],
         }
         for e in scan_events
     ]

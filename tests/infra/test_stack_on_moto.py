@@ -14,6 +14,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -100,6 +101,9 @@ def put_scan_event(events_client: Any, event: dict[str, Any]) -> None:
         "DetailType": event["detail-type"],
         "Detail": json.dumps(event["detail"]),
         "Resources": event.get("resources", []),
+        # The scan's own time: without it the bus stamps the put time, and the stream
+        # names (which embed the event time) could differ by a second from ours.
+        "Time": event["time"],
     }
     answer = events_client.put_events(Entries=[entry])
     assert answer["FailedEntryCount"] == 0, answer
@@ -172,7 +176,15 @@ def test_a_scan_event_on_the_rule_is_logged_by_the_handler(
         else enhanced_findings(25, seed=3, repository=repository, digest=digest, tags=["1.4.2"])
     )
     aws.seed_scan(repository, digest, findings, kind=kind)  # type: ignore[arg-type]
-    event = scan_event(kind=kind, repository=repository, digest=digest, tags=["1.4.2"])  # type: ignore[arg-type]
+    # Minutes in the past, so a stream named after the put time instead would not match.
+    scanned_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=7)
+    event = scan_event(
+        kind=kind,  # type: ignore[arg-type]
+        repository=repository,
+        digest=digest,
+        tags=["1.4.2"],
+        time=scanned_at,
+    )
 
     put_scan_event(aws_client("events"), event)
     queue_url = stack.outputs["QueueUrl"]
