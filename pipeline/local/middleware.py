@@ -45,6 +45,7 @@ class LocalAwsMiddleware:
         self.state.record_call(call.operation)
         fault = self.state.faults.take(call.operation)
         if fault is not None:
+            self.state.faults.hold(fault)
             reply = error_reply(call.protocol, fault.code, fault.message, fault.status)
             return self._send(reply, start_response)
 

@@ -168,9 +168,13 @@ class LocalAws:
         times: int = 1,
         after: int = 0,
         message: str = "Rate exceeded",
+        delay_s: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` calls to ``operation`` with this error, after ``after``."""
-        self._state.faults.add(Fault(operation, code, status, message, times, after))
+        """Answer the next ``times`` calls to ``operation`` with this error, after ``after``.
+
+        With ``delay_s`` each such call hangs that long (or until ``clear_faults``) first.
+        """
+        self._state.faults.add(Fault(operation, code, status, message, times, after, delay_s))
 
     def clear_faults(self) -> None:
         self._state.faults.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,6 +121,37 @@ def test_invalid_faults_are_refused(aws: LocalAws) -> None:
         aws.inject_fault("PutLogEvents", times=0)
     with pytest.raises(ValueError):
         aws.inject_fault("PutLogEvents", status=200)
+    with pytest.raises(ValueError):
+        aws.inject_fault("PutLogEvents", delay_s=-1)
+
+
+def test_a_held_call_hangs_until_released_then_fails_unapplied(
+    aws: LocalAws, aws_client: Callable[..., Any]
+) -> None:
+    logs = aws_client("logs", config=Config(retries={"total_max_attempts": 1}, read_timeout=120))
+    aws.inject_fault("CreateLogGroup", code="ServiceUnavailableException", status=503, delay_s=60)
+    outcome: list[str] = []
+
+    def create() -> None:
+        try:
+            logs.create_log_group(logGroupName="/held")
+            outcome.append("created")
+        except ClientError as exc:
+            outcome.append(exc.response["Error"]["Code"])
+
+    caller = threading.Thread(target=create)
+    caller.start()
+    give_up = time.monotonic() + 30
+    while aws.calls.get("CreateLogGroup", 0) == 0 and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert aws.calls.get("CreateLogGroup") == 1, "the call never reached the local AWS"
+    assert caller.is_alive()  # held: 60 s is far beyond this point
+
+    aws.clear_faults()
+    caller.join(timeout=30)
+
+    assert not caller.is_alive() and outcome == ["ServiceUnavailableException"]
+    assert logs.describe_log_groups()["logGroups"] == []
 
 
 def test_calls_count_every_operation(aws: LocalAws, aws_client: Callable[..., Any]) -> None:
