@@ -1,11 +1,13 @@
 """The dead-letter message format shared by the consumer (writer) and the CLI (reader).
 
-A dead message is the original SQS body, unchanged, with these message attributes.
+A dead message is the original SQS body, unchanged, with these message attributes. The CLI
+also reads the attributes EventBridge gives an event it could not deliver to its target (the
+central rule's queue, or a member account's forwarding to the central bus).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,14 @@ ALL_ATTRIBUTES = (
     REPOSITORY,
     IMAGE_DIGEST,
 )
+
+
+# EventBridge's own dead-letter attributes (its body is the undelivered event itself).
+EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"  # e.g. NO_PERMISSIONS, RESOURCE_NOT_FOUND
+EVENTBRIDGE_ERROR_MESSAGE = "ERROR_MESSAGE"
+EVENTBRIDGE_EXHAUSTED_RETRY_CONDITION = "EXHAUSTED_RETRY_CONDITION"  # only when retries ran out
+EVENTBRIDGE_RETRY_ATTEMPTS = "RETRY_ATTEMPTS"
+EVENTBRIDGE_PREFIX = "eventbridge:"  # reason codes read from EventBridge's attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +85,7 @@ def from_attributes(attributes: Mapping[str, Any]) -> DeadLetter | None:
 
     code = get(ERROR_CODE)
     if code is None:
-        return None
+        return _from_eventbridge(get)
     count = get(RECEIVE_COUNT)
     return DeadLetter(
         code=code,
@@ -86,4 +96,20 @@ def from_attributes(attributes: Mapping[str, Any]) -> DeadLetter | None:
         failed_at=get(FAILED_AT) or "",
         repository=get(REPOSITORY),
         image_digest=get(IMAGE_DIGEST),
+    )
+
+
+def _from_eventbridge(get: Callable[[str], str | None]) -> DeadLetter | None:
+    """An event EventBridge could not deliver: its reason, as ``eventbridge:<ERROR_CODE>``."""
+    code = get(EVENTBRIDGE_ERROR_CODE)
+    if code is None:
+        return None
+    attempts = get(EVENTBRIDGE_RETRY_ATTEMPTS)
+    return DeadLetter(
+        code=EVENTBRIDGE_PREFIX + code,
+        message=get(EVENTBRIDGE_ERROR_MESSAGE) or "",
+        retryable=get(EVENTBRIDGE_EXHAUSTED_RETRY_CONDITION) is not None,
+        receive_count=int(attempts) if attempts and attempts.isdigit() else 0,
+        source_message_id="",
+        failed_at="",  # the DLQ's SentTimestamp is when it died
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
+from pipeline import deadletter
 from pipeline.cli import output
 from pipeline.cli.errors import usage_error
 from pipeline.cli.options import Dlq, Json, duration, target
@@ -32,6 +35,19 @@ UNKNOWN_NOTE = (
     f"'{UNKNOWN_REASON}': the message carries no ErrorCode attribute — it was moved by the "
     "queue's own redrive policy (not forwarded by the handler) or sent by something else."
 )
+EVENTBRIDGE_NOTE = (
+    f"'{deadletter.EVENTBRIDGE_PREFIX}…': EventBridge could not deliver the scan event to its "
+    "target (EventBridge's ERROR_CODE); fix the target's policy or role, then redrive."
+)
+
+
+def _notes(reasons: Iterable[str], out: Console) -> None:
+    """Explain the reasons that did not come from the handler."""
+    seen = set(reasons)
+    if UNKNOWN_REASON in seen:
+        out.print(UNKNOWN_NOTE)
+    if any(r.startswith(deadletter.EVENTBRIDGE_PREFIX) for r in seen):
+        out.print(EVENTBRIDGE_NOTE)
 
 
 @app.command(
@@ -86,8 +102,7 @@ def status(
     for repository, count in result.by_repository.most_common():
         repositories.add_row(repository, str(count))
     out.print(repositories)
-    if UNKNOWN_REASON in result.by_reason:
-        out.print(UNKNOWN_NOTE)
+    _notes(result.by_reason, out)
 
 
 @app.command(
@@ -124,8 +139,7 @@ def peek(
     for message in messages:
         grid.add_row(*_peek_row(message, now))
     out.print(grid)
-    if any(m.reason == UNKNOWN_REASON for m in messages):
-        out.print(UNKNOWN_NOTE)
+    _notes((m.reason for m in messages), out)
 
 
 def _peek_row(message: DeadMessage, now: datetime) -> list[str]:

@@ -60,6 +60,26 @@ def send_dead(
     return body
 
 
+def send_undelivered(sqs: Any, dlq_url: str, *, code: str, repository: str) -> str:
+    """Put a scan event in the DLQ as EventBridge does when it cannot deliver it to its target:
+    the event itself, with EventBridge's attributes. Returns the body."""
+    body = scan_body(repository, f"undelivered-{code}-{repository}")
+    attributes = {
+        "ERROR_CODE": code,
+        "ERROR_MESSAGE": f"EventBridge: {code}",
+        "RULE_ARN": "arn:aws:events:us-east-1:123456789012:rule/ecr-findings-forwarder",
+        "TARGET_ARN": "arn:aws:events:us-east-1:210987654321:event-bus/default",
+    }
+    sqs.send_message(
+        QueueUrl=dlq_url,
+        MessageBody=body,
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+        },
+    )
+    return body
+
+
 def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
     """Consume every message of a queue (for assertions)."""
     messages: list[dict[str, Any]] = []

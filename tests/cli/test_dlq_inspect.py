@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from .support import Queues, depth, send_dead
+from .support import Queues, depth, send_dead, send_undelivered
 
 
 @pytest.fixture
@@ -134,3 +134,30 @@ def test_peek_on_an_empty_queue(cli: Callable[..., Result], queues: Queues) -> N
 
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+def test_events_eventbridge_could_not_deliver_show_its_reason(
+    cli: Callable[..., Result], sqs: Any, queues: Queues
+) -> None:
+    send_undelivered(sqs, queues.dlq_url, code="NO_PERMISSIONS", repository="team/api")
+
+    status = _json(cli("dlq", "status", "--queue", queues.dlq_url, "--json"))
+    (peeked,) = _json(cli("dlq", "peek", "--queue", queues.dlq_url, "--json"))
+
+    assert status["by_reason"] == {"eventbridge:NO_PERMISSIONS": 1}
+    assert status["by_repository"] == {"team/api": 1}
+    assert peeked["reason"] == "eventbridge:NO_PERMISSIONS"
+    assert peeked["error_message"] == "EventBridge: NO_PERMISSIONS"
+    assert peeked["retryable"] is False
+
+
+def test_status_table_explains_eventbridge_reasons(
+    cli: Callable[..., Result], sqs: Any, queues: Queues
+) -> None:
+    send_undelivered(sqs, queues.dlq_url, code="RESOURCE_NOT_FOUND", repository="team/api")
+
+    result = cli("dlq", "status", "--queue", queues.dlq_url)
+
+    assert result.exit_code == 0, result.stderr
+    assert "eventbridge:RESOURCE_NOT_FOUND" in result.stdout
+    assert "EventBridge could not deliver" in result.stdout

@@ -14,7 +14,7 @@ from typer.testing import Result
 from pipeline import deadletter
 from pipeline.local import LocalAws
 
-from .support import Queues, depth, drain, scan_body, send_dead
+from .support import Queues, depth, drain, scan_body, send_dead, send_undelivered
 
 
 @pytest.fixture
@@ -113,6 +113,20 @@ def test_redrive_by_age_and_unknown_reason(
     assert (_report(older)["sent"], _report(unknown)["sent"]) == (1, 1)
     moved = sorted(m["Body"] for m in drain(sqs, queues.url))
     assert moved == sorted([dead["throttled"][0], dead["unknown"][0]])
+
+
+def test_redrive_of_events_eventbridge_could_not_deliver(
+    cli: Callable[..., Result], sqs: Any, queues: Queues, dead: dict[str, list[str]]
+) -> None:
+    body = send_undelivered(sqs, queues.dlq_url, code="NO_PERMISSIONS", repository="team/api")
+
+    result = cli(
+        "dlq", "redrive", "-q", queues.dlq_url, "--reason", "eventbridge:NO_PERMISSIONS", "--json"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert _report(result)["sent"] == 1
+    assert [m["Body"] for m in drain(sqs, queues.url)] == [body]
 
 
 def test_dry_run_counts_and_sends_nothing(

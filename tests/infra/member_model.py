@@ -23,6 +23,7 @@ PARAMETERS = {
     "Name": "name",
     "CentralEventBusArn": "central_event_bus_arn",
     "CreateDeadLetterQueue": "create_dead_letter_queue",
+    "AlarmTopicArn": "alarm_topic_arn",
     "CreateReaderRole": "create_reader_role",
     "ReaderRoleName": "reader_role_name",
     "CentralFunctionRoleArn": "central_function_role_arn",
@@ -35,6 +36,7 @@ RESOURCES = {
     "ForwardRole": ["aws_iam_role.forward", "aws_iam_role_policy.forward"],
     "DeadLetterQueue": ["aws_sqs_queue.dlq"],
     "DeadLetterQueuePolicy": ["aws_sqs_queue_policy.dlq"],
+    "DeadLetterQueueNotEmptyAlarm": ["aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty"],
     "ReaderRole": ["aws_iam_role.reader", "aws_iam_role_policy.reader"],
 }
 # CloudFormation condition -> the Terraform expression that counts the same resources.
@@ -54,6 +56,8 @@ CFN_ATTRIBUTES = {
     ("ForwardRole", "Arn"): "{forward_role.arn}",
     ("DeadLetterQueue", "Arn"): "{dlq.arn}",
     ("DeadLetterQueue", "Ref"): "{dlq.url}",
+    ("DeadLetterQueue", "QueueName"): "{dlq.name}",
+    ("DeadLetterQueueNotEmptyAlarm", "Ref"): "{dlq_alarm.name}",
     ("ReaderRole", "Arn"): "{reader_role.arn}",
 }
 TF_REFERENCES = {
@@ -67,6 +71,8 @@ TF_REFERENCES = {
     "aws_sqs_queue.dlq[0].arn": "{dlq.arn}",
     "aws_sqs_queue.dlq[0].url": "{dlq.url}",
     "aws_sqs_queue.dlq[0].id": "{dlq.url}",
+    "aws_sqs_queue.dlq[0].name": "{dlq.name}",
+    "aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty[0].alarm_name": "{dlq_alarm.name}",
     "aws_iam_role.reader[0].arn": "{reader_role.arn}",
     "aws_iam_role.reader[0].id": "{reader_role.name}",
 }

@@ -24,7 +24,9 @@ def test_member_table_lists_every_parameter_and_variable_with_its_default() -> N
     parameters = member_model.template()["Parameters"]
     for cfn_name, tf_name in member_model.PARAMETERS.items():
         row = rows[(cfn_name, tf_name)]
-        if "Default" in parameters[cfn_name]:
+        if parameters[cfn_name].get("Default") == "":
+            assert row[2] == "empty", cfn_name
+        elif "Default" in parameters[cfn_name]:
             assert code(row[2]) == [parameters[cfn_name]["Default"]], cfn_name
         else:
             assert row[2] == "(required)", cfn_name

@@ -160,6 +160,42 @@ def test_dead_letter_queue_and_its_policy() -> None:
     assert cfn_statements(policy["PolicyDocument"]) == tf_policy("dlq")
 
 
+def test_dead_letter_queue_alarm() -> None:
+    alarm = dict(cfn_resource("DeadLetterQueueNotEmptyAlarm"))
+    alarm["Dimensions"] = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    tf_alarm = tf_resource("aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty")
+    pairs = {
+        "AlarmName": "alarm_name",
+        "AlarmDescription": "alarm_description",
+        "Namespace": "namespace",
+        "MetricName": "metric_name",
+        "Dimensions": "dimensions",
+        "Statistic": "statistic",
+        "Period": "period",
+        "EvaluationPeriods": "evaluation_periods",
+        "Threshold": "threshold",
+        "ComparisonOperator": "comparison_operator",
+        "TreatMissingData": "treat_missing_data",
+        "AlarmActions": "alarm_actions",
+        "OKActions": "ok_actions",
+    }
+    for cfn_key, tf_key in pairs.items():
+        assert cfn_value(alarm[cfn_key]) == tf_value(tf_alarm[tf_key]), cfn_key
+    assert set(alarm) == set(pairs)
+    assert cfn_value(alarm["Dimensions"]) == {"QueueName": "{dlq.name}"}
+    # Actions only with a topic, on both sides (the values above are what they are when present).
+    assert cfn_value(alarm["AlarmActions"]) == ["{var.alarm_topic_arn}"]
+    assert template()["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    for key in ("AlarmActions", "OKActions"):
+        assert alarm[key]["Fn::If"][0] == "HasAlarmTopic"
+        assert alarm[key]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    assert module().locals["alarm_actions"] == (
+        '${var.alarm_topic_arn == "" ? null : [var.alarm_topic_arn]}'
+    )
+
+
 # ---------------------------------------------------------------------------- reading
 
 

@@ -67,6 +67,46 @@ def test_a_message_without_our_attributes_is_not_a_dead_letter() -> None:
     assert from_attributes({"Other": {"DataType": "String", "StringValue": "x"}}) is None
 
 
+def _string(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
+
+
+def test_an_event_eventbridge_could_not_deliver_reads_with_its_reason() -> None:
+    attributes = {
+        "ERROR_CODE": _string("NO_PERMISSIONS"),
+        "ERROR_MESSAGE": _string("Not authorized to put events on the bus"),
+        "RULE_ARN": _string("arn:aws:events:eu-west-1:111122223333:rule/ecr-findings-forwarder"),
+        "TARGET_ARN": _string("arn:aws:events:eu-west-1:444455556666:event-bus/default"),
+    }
+    letter = from_attributes(attributes)
+    assert letter is not None
+    assert letter.code == "eventbridge:NO_PERMISSIONS"
+    assert letter.message == "Not authorized to put events on the bus"
+    # Refused at once, not retried until the end: EventBridge sends no retry condition.
+    assert (letter.retryable, letter.receive_count, letter.failed_at) == (False, 0, "")
+
+
+def test_an_event_that_ran_out_of_eventbridge_retries_is_retryable() -> None:
+    letter = from_attributes(
+        {
+            "ERROR_CODE": _string("THROTTLING"),
+            "EXHAUSTED_RETRY_CONDITION": _string("MaximumEventAgeInSeconds"),
+            "RETRY_ATTEMPTS": _string("185"),
+        }
+    )
+    assert letter is not None
+    assert (letter.code, letter.retryable, letter.receive_count) == (
+        "eventbridge:THROTTLING",
+        True,
+        185,
+    )
+
+
+def test_our_attributes_win_over_eventbridges() -> None:
+    attributes: dict[str, Any] = {**to_attributes(LETTER), "ERROR_CODE": _string("THROTTLING")}
+    assert from_attributes(attributes) == from_attributes(to_attributes(LETTER))
+
+
 def test_a_garbled_receive_count_reads_as_zero() -> None:
     attributes = to_attributes(LETTER)
     attributes[deadletter.RECEIVE_COUNT] = {"DataType": "Number", "StringValue": "many"}

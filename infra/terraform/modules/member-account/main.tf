@@ -13,6 +13,8 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
 
   create_dlq = var.forward_events && var.create_dead_letter_queue
+  # null, not []: with no topic the alarm has no actions at all, as in the template.
+  alarm_actions = var.alarm_topic_arn == "" ? null : [var.alarm_topic_arn]
   # Built from the name: the rule's arn would be a cycle (the rule names the forwarding role).
   rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${var.name}"
 
@@ -151,6 +153,27 @@ resource "aws_sqs_queue_policy" "dlq" {
 
   queue_url = aws_sqs_queue.dlq[0].id
   policy    = data.aws_iam_policy_document.dlq[0].json
+}
+
+# Undelivered scan events are not logged until someone sends them on, and the queue keeps
+# them only 14 days: say so at once.
+resource "aws_cloudwatch_metric_alarm" "dead_letter_queue_not_empty" {
+  count = local.create_dlq ? 1 : 0
+
+  alarm_name          = "${var.name}-dlq-not-empty"
+  alarm_description   = "Scan events of this account could not be put on the central event bus (bus policy, forwarding role, central bus gone) and are not logged. They wait in the dead-letter queue for 14 days, each with EventBridge's ERROR_CODE; fix the cause, then send them on."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dlq[0].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+  tags                = var.tags
 }
 
 # ------------------------------------------------------------------ reading findings

@@ -27,3 +27,8 @@ output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
   value       = local.create_dlq ? aws_sqs_queue.dlq[0].arn : null
 }
+
+output "dead_letter_queue_alarm_name" {
+  description = "The alarm on the dead-letter queue."
+  value       = local.create_dlq ? aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty[0].alarm_name : null
+}

@@ -34,6 +34,17 @@ variable "create_dead_letter_queue" {
   default     = true
 }
 
+variable "alarm_topic_arn" {
+  description = "SNS topic (in this region) the dead-letter queue's alarm notifies. Empty = the alarm only changes state."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn: empty or an SNS topic ARN."
+  }
+}
+
 variable "create_reader_role" {
   description = "Create the reader role. IAM roles are global: when one account uses this module in several regions, set false in all of them but one."
   type        = bool
