@@ -1,4 +1,6 @@
-"""DescribeImageScanFindings answered from seeded scans, with ECR's real pagination.
+"""DescribeImageScanFindings answered from seeded scans, with ECR's real pagination; and, when
+asked, DescribeImages completed with each seeded scan's status and summary, as ECR reports them
+(moto reports none).
 
 The repository and the image are looked up in moto's ECR backend (same process), so the
 not-found errors are the ones a client would get from the real service.
@@ -6,7 +8,10 @@ not-found errors are the ones a client would get from the real service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from pipeline import limits
 from pipeline.local.protocol import Call, Reply, error_reply, json_reply
@@ -95,3 +100,30 @@ def describe_image_scan_findings(call: Call, scans: ScanBook) -> Reply:
     if end < len(scan.findings):
         response["nextToken"] = scans.token(scan, end)
     return json_reply(response)
+
+
+def describe_images(
+    call: Call, scans: ScanBook, with_scans: bool, forward: Callable[[bytes], Reply]
+) -> Reply:
+    """moto's answer, plus ``imageScanStatus`` and ``imageScanFindingsSummary`` of seeded scans."""
+    reply = forward(call.body)
+    if not with_scans or reply.status != 200:
+        return reply
+    answer: dict[str, Any] = orjson.loads(reply.body)
+    for detail in answer.get("imageDetails", []):
+        scan = scans.find(
+            str(detail.get("registryId") or call.account),
+            call.region,
+            str(detail.get("repositoryName")),
+            str(detail.get("imageDigest")),
+        )
+        if scan is None:
+            continue
+        detail["imageScanStatus"] = {"status": scan.status, "description": scan.description}
+        if scan.status in READABLE_STATUSES:
+            detail["imageScanFindingsSummary"] = {
+                "imageScanCompletedAt": scan.completed_at,
+                "vulnerabilitySourceUpdatedAt": scan.source_updated_at,
+                "findingSeverityCounts": scan.severity_counts,
+            }
+    return json_reply(answer)

@@ -18,6 +18,9 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (ECR, "DescribeImageScanFindings"): lambda call, state, _forward: (
         ecr_api.describe_image_scan_findings(call, state.scans)
     ),
+    (ECR, "DescribeImages"): lambda call, state, forward: ecr_api.describe_images(
+        call, state.scans, state.scan_summaries_in_describe_images, forward
+    ),
     (LOGS, "PutLogEvents"): logs_api.put_log_events,
     (LOGS, "CreateLogGroup"): logs_api.create_log_group,
     (LOGS, "CreateLogStream"): logs_api.create_log_stream,

@@ -122,6 +122,16 @@ class LocalAws:
         self._state.clear()
 
     # -- ECR scan findings -------------------------------------------------------------------
+    @property
+    def scan_summaries_in_describe_images(self) -> bool:
+        """Whether DescribeImages reports seeded scans (status, completion time, severity
+        counts) as ECR does. Off by default, as moto answers; ``reset`` turns it off."""
+        return self._state.scan_summaries_in_describe_images
+
+    @scan_summaries_in_describe_images.setter
+    def scan_summaries_in_describe_images(self, on: bool) -> None:
+        self._state.scan_summaries_in_describe_images = on
+
     def seed_scan(
         self,
         repository: str,

@@ -27,6 +27,8 @@ class HarnessState:
         self.violations: list[str] = []
         self.faults = FaultBook()
         self.scans = ScanBook()
+        # Off: moto's DescribeImages, which reports no scans. On: what ECR itself reports.
+        self.scan_summaries_in_describe_images = False
 
     def record_call(self, operation: str) -> None:
         with self._lock:
@@ -48,3 +50,4 @@ class HarnessState:
             self.violations.clear()
         self.faults.clear()
         self.scans.clear()
+        self.scan_summaries_in_describe_images = False

@@ -78,13 +78,25 @@ def _backfill(cli: Callable[..., Result], *args: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.parametrize("scans_from", ["DescribeImages", "DescribeImageScanFindings"])
 def test_enqueues_exactly_the_eligible_images(
     cli: Callable[..., Result],
+    aws: LocalAws,
     sqs: Any,
     queues: Queues,
     registry_images: dict[str, SeededImage],
+    scans_from: str,
 ) -> None:
+    # ECR's DescribeImages reports each image's scan; where it does not (moto), backfill asks
+    # DescribeImageScanFindings image by image. Both must select the same images.
+    aws.scan_summaries_in_describe_images = scans_from == "DescribeImages"
+    aws.calls.clear()
+
     report = _backfill(cli, "--queue", queues.url, *FILTERS)
+
+    # Six tagged images under the prefix; only the unscanned one has no scan in DescribeImages.
+    expected_asks = 1 if scans_from == "DescribeImages" else 6
+    assert aws.calls["DescribeImageScanFindings"] == expected_asks
 
     assert report["enqueued"] == report["eligible"] == 2
     actions = {i["image_digest"]: (i["action"], i["skip_reason"]) for i in report["images"]}

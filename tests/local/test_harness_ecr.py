@@ -249,3 +249,33 @@ def test_seeding_refuses_members_the_ecr_model_does_not_know(aws: LocalAws) -> N
             [{"firstObservedAt": "yesterday"}],
             kind="enhanced",
         )
+
+
+def _details(ecr: Any) -> dict[str, dict[str, Any]]:
+    return {d["imageDigest"]: d for d in ecr.describe_images(repositoryName=REPO)["imageDetails"]}
+
+
+def test_describe_images_reports_seeded_scans_only_when_asked(aws: LocalAws, ecr: Any) -> None:
+    scanned, failed, unscanned = (push_image(ecr, REPO, tag) for tag in ("v1", "v2", "v3"))
+    completed = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    aws.seed_scan(REPO, scanned, basic_findings(12, seed=4), completed_at=completed)
+    aws.seed_scan(REPO, failed, [], status="FAILED", description="UnsupportedImageError")
+
+    assert all("imageScanStatus" not in d for d in _details(ecr).values())  # as moto answers
+
+    aws.scan_summaries_in_describe_images = True
+    details = _details(ecr)
+
+    assert details[scanned]["imageScanStatus"]["status"] == "COMPLETE"
+    summary = details[scanned]["imageScanFindingsSummary"]
+    assert summary["imageScanCompletedAt"] == completed
+    assert sum(summary["findingSeverityCounts"].values()) == 12
+    assert details[failed]["imageScanStatus"] == {
+        "status": "FAILED",
+        "description": "UnsupportedImageError",
+    }
+    assert "imageScanFindingsSummary" not in details[failed]
+    assert "imageScanStatus" not in details[unscanned]
+
+    aws.reset()
+    assert aws.scan_summaries_in_describe_images is False
