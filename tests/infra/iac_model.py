@@ -127,6 +127,28 @@ TF_REFERENCES = {
 }
 _NULLS = ("null", "[]", "{}")
 
+# An AWS::CloudWatch::Alarm property -> its aws_cloudwatch_metric_alarm argument (both pairs).
+ALARM_ARGUMENTS = {
+    "AlarmName": "alarm_name",
+    "AlarmDescription": "alarm_description",
+    "Namespace": "namespace",
+    "MetricName": "metric_name",
+    "Dimensions": "dimensions",
+    "Statistic": "statistic",
+    "Period": "period",
+    "EvaluationPeriods": "evaluation_periods",
+    "Threshold": "threshold",
+    "ComparisonOperator": "comparison_operator",
+    "TreatMissingData": "treat_missing_data",
+    "AlarmActions": "alarm_actions",
+    "OKActions": "ok_actions",
+}
+
+
+def alarm_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """An alarm's properties with its Dimensions as the name -> value map Terraform takes."""
+    return {**properties, "Dimensions": {d["Name"]: d["Value"] for d in properties["Dimensions"]}}
+
 
 class Unknown(ValueError):
     """A construct the comparison does not understand (teach it here, do not skip it)."""

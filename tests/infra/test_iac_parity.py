@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from iac_model import (
+    ALARM_ARGUMENTS,
     PARAMETERS,
     RESOURCES,
     TERRAFORM_ONLY_VARIABLES,
+    alarm_properties,
     by_sid,
     cfn_resource,
     cfn_statements,
@@ -311,25 +313,9 @@ def test_key() -> None:
 
 @pytest.mark.parametrize("logical_id", [k for k in RESOURCES if k.endswith("Alarm")])
 def test_alarms(logical_id: str) -> None:
-    cfn = dict(cfn_resource(logical_id))
-    cfn["Dimensions"] = {d["Name"]: d["Value"] for d in cfn["Dimensions"]}
     assert_same(
-        {
-            "AlarmName": "alarm_name",
-            "AlarmDescription": "alarm_description",
-            "Namespace": "namespace",
-            "MetricName": "metric_name",
-            "Dimensions": "dimensions",
-            "Statistic": "statistic",
-            "Period": "period",
-            "EvaluationPeriods": "evaluation_periods",
-            "Threshold": "threshold",
-            "ComparisonOperator": "comparison_operator",
-            "TreatMissingData": "treat_missing_data",
-            "AlarmActions": "alarm_actions",
-            "OKActions": "ok_actions",
-        },
-        cfn,
+        ALARM_ARGUMENTS,
+        alarm_properties(cfn_resource(logical_id)),
         tf_resource(RESOURCES[logical_id][0]),
     )
 

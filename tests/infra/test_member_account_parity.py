@@ -7,6 +7,7 @@ from typing import Any
 
 import iac_model
 import pytest
+from iac_model import ALARM_ARGUMENTS, alarm_properties
 from member_model import (
     CONDITIONS,
     PARAMETERS,
@@ -161,27 +162,11 @@ def test_dead_letter_queue_and_its_policy() -> None:
 
 
 def test_dead_letter_queue_alarm() -> None:
-    alarm = dict(cfn_resource("DeadLetterQueueNotEmptyAlarm"))
-    alarm["Dimensions"] = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    alarm = alarm_properties(cfn_resource("DeadLetterQueueNotEmptyAlarm"))
     tf_alarm = tf_resource("aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty")
-    pairs = {
-        "AlarmName": "alarm_name",
-        "AlarmDescription": "alarm_description",
-        "Namespace": "namespace",
-        "MetricName": "metric_name",
-        "Dimensions": "dimensions",
-        "Statistic": "statistic",
-        "Period": "period",
-        "EvaluationPeriods": "evaluation_periods",
-        "Threshold": "threshold",
-        "ComparisonOperator": "comparison_operator",
-        "TreatMissingData": "treat_missing_data",
-        "AlarmActions": "alarm_actions",
-        "OKActions": "ok_actions",
-    }
-    for cfn_key, tf_key in pairs.items():
+    for cfn_key, tf_key in ALARM_ARGUMENTS.items():
         assert cfn_value(alarm[cfn_key]) == tf_value(tf_alarm[tf_key]), cfn_key
-    assert set(alarm) == set(pairs)
+    assert set(alarm) == set(ALARM_ARGUMENTS)
     assert cfn_value(alarm["Dimensions"]) == {"QueueName": "{dlq.name}"}
     # Actions only with a topic, on both sides (the values above are what they are when present).
     assert cfn_value(alarm["AlarmActions"]) == ["{var.alarm_topic_arn}"]
