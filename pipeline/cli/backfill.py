@@ -36,7 +36,9 @@ EPILOG = (
     "    ecr-findings backfill --dry-run\n\n"
     "  Tagged images of the team-a repositories scanned in the last 30 days, 5 a second:\n\n"
     "    ecr-findings backfill --queue findings --repository-prefix team-a/ --tagged-only "
-    "--since 30d --rate 5"
+    "--since 30d --rate 5\n\n"
+    "  Organisation-wide: a member account's registry, into the central queue:\n\n"
+    "    ecr-findings --profile central backfill --registry-profile member-dev --queue findings"
 )
 
 
@@ -79,6 +81,14 @@ def backfill(
         ),
     ] = Kind.auto,
     log_group_prefix: LogGroupPrefix = DEFAULT_PREFIX,
+    registry_profile: Annotated[
+        str | None,
+        typer.Option(
+            help="Read the registry with this AWS profile (a member account's, when one "
+            "central pipeline logs an organisation); the queue and the log groups are read "
+            "with the main credentials.",
+        ),
+    ] = None,
     rate: Annotated[
         float, typer.Option(min=0.1, help="Events enqueued per second at most.")
     ] = 10.0,
@@ -97,8 +107,9 @@ def backfill(
         raise usage_error("--queue is required (or set ECR_FINDINGS_QUEUE_URL), unless --dry-run")
     aws = target(ctx)
     url = resolve_queue_url(aws.client("sqs"), queue) if queue else None
+    registry = aws.with_profile(registry_profile) if registry_profile else aws
     finder = ops.Finder(
-        ecr=aws.client("ecr"),
+        ecr=registry.client("ecr"),
         logs=aws.client("logs"),
         log_group_prefix=log_group_prefix,
         kind=kind.value,

@@ -20,6 +20,10 @@ class AwsTarget:
     _session: Any = field(default=None, init=False, repr=False)
     _clients: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False)
 
+    def with_profile(self, profile: str) -> AwsTarget:
+        """The same region and endpoint, as another profile (e.g. another account)."""
+        return AwsTarget(region=self.region, profile=profile, endpoint_url=self.endpoint_url)
+
     def session(self) -> Any:
         if self._session is None:
             self._session = boto3.session.Session(

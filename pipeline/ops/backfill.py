@@ -69,6 +69,8 @@ class Candidate:
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "account": self.account,
+            "region": self.region,
             "repository": self.repository,
             "image_digest": self.digest,
             "image_tags": list(self.tags),

@@ -14,6 +14,7 @@ from pipeline import layout
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import decode
 from pipeline.local import LocalAws, registry
+from pipeline.local import findings as generate
 
 from .support import Queues, SeededImage, depth, drain, seed_images
 
@@ -213,3 +214,79 @@ def test_a_refused_send_is_an_error(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: SendMessageBatch failed: AccessDenied")
+
+
+MEMBER_ACCOUNT = "210987654321"
+
+
+def test_a_member_registry_is_backfilled_into_the_central_queue(
+    cli: Callable[..., Result],
+    aws: LocalAws,
+    aws_client: Callable[..., Any],
+    sqs: Any,
+    logs: Any,
+    queues: Queues,
+    handler_env: Callable[[Any], Any],
+    tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A profile for the member account, as an operator's SSO or assume-role profile would be.
+    answer = aws_client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{MEMBER_ACCOUNT}:role/ops", RoleSessionName="backfill"
+    )["Credentials"]
+    (tmp_path / "credentials").write_text(
+        "[member]\n"
+        f"aws_access_key_id = {answer['AccessKeyId']}\n"
+        f"aws_secret_access_key = {answer['SecretAccessKey']}\n"
+        f"aws_session_token = {answer['SessionToken']}\n"
+    )
+    (tmp_path / "config").write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+
+    member_ecr = aws_client(
+        "ecr",
+        aws_access_key_id=answer["AccessKeyId"],
+        aws_secret_access_key=answer["SecretAccessKey"],
+        aws_session_token=answer["SessionToken"],
+    )
+    registry.create_repository(member_ecr, "team-m/api")
+    digest = registry.push_image(member_ecr, "team-m/api", "4.2")
+    aws.seed_scan(
+        "team-m/api",
+        digest,
+        generate.basic_findings(5, seed=8),
+        registry_id=MEMBER_ACCOUNT,
+        completed_at=NOW - timedelta(days=1),
+    )
+    # The central account's own registry is not the one asked for.
+    seed_images(aws, aws_client("ecr"), [SeededImage("team-c/web", "1.0", findings=2)])
+
+    report = _backfill(cli, "--registry-profile", "member", "--queue", queues.url)
+
+    assert report["enqueued"] == 1
+    assert [(i["account"], i["repository"]) for i in report["images"]] == [
+        (MEMBER_ACCOUNT, "team-m/api")
+    ]
+    # The central consumer reads the member registry (the account the event names) and logs it
+    # in the central account's log group.
+    stats = handler_env(sqs)
+    assert (stats.received, stats.deleted, stats.failed) == (1, 1, 0)
+    group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, "team-m/api")
+    streams = [
+        s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+    ]
+    assert any(s.startswith("SUMMARY-4.2-") for s in streams)
+
+
+def test_an_unknown_registry_profile_is_one_clear_line(
+    cli: Callable[..., Result], queues: Queues, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+    result = cli("backfill", "--registry-profile", "nope", "--queue", queues.url)
+
+    assert result.exit_code == 1
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
