@@ -76,13 +76,15 @@ def drive(
     handler: Handler | None = None,
     batch_size: int = 10,
     max_batches: int | None = None,
-    idle_polls: int = 1,
+    idle_polls: int | None = 1,
     wait_time_seconds: int = 0,
     retry_delay_seconds: int = 0,
     timeout_ms: int = 60_000,
     sqs: Any = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> DriveStats:
-    """Drain ``queue_url`` through ``handler`` until ``idle_polls`` polls in a row find nothing.
+    """Drain ``queue_url`` through ``handler`` until ``idle_polls`` polls in a row find nothing
+    (``None``: keep polling), or ``stop()`` says so between batches.
 
     Failed messages become visible again after ``retry_delay_seconds``, so their retries (and
     the queue's redrive to its DLQ after maxReceiveCount) happen as they would in AWS.
@@ -97,7 +99,11 @@ def drive(
     ]["QueueArn"]
     region = arn.split(":")[3]
     stats, idle = DriveStats(), 0
-    while idle < idle_polls and (max_batches is None or stats.batches < max_batches):
+    while (
+        not stop()
+        and (idle_polls is None or idle < idle_polls)
+        and (max_batches is None or stats.batches < max_batches)
+    ):
         messages = _receive(client, queue_url, batch_size, wait_time_seconds)
         if not messages:
             idle += 1
