@@ -101,7 +101,7 @@ def backfill(
 
     Lists the repositories and images of the registry with their scan status, keeps readable
     scans (COMPLETE, or ACTIVE for enhanced scanning) that pass the filters and have no SUMMARY
-    stream yet, and sends one event per image to the queue in the format the consumer reads.
+    event yet, and sends one event per image to the queue in the format the consumer reads.
     """
     if queue is None and not dry_run:
         raise usage_error("--queue is required (or set ECR_FINDINGS_QUEUE_URL), unless --dry-run")

@@ -1,8 +1,8 @@
 """Backfill: find images scanned before the pipeline existed and enqueue their scan events.
 
 An image is enqueued when its scan is readable (COMPLETE for basic scanning, ACTIVE for
-enhanced), it passes the filters, and no SUMMARY stream exists for its digest yet (the consumer
-writes SUMMARY last, so its presence means the image is fully logged).
+enhanced), it passes the filters, and no SUMMARY event exists for its digest yet (the consumer
+writes it last, so its presence means the image is fully logged).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class Finder:
         return found
 
     def logged_digests(self, repository: str) -> set[str]:
-        """Digests (hex) that have a SUMMARY stream in the repository's log group."""
+        """Digests (hex) with a SUMMARY event in the repository's log group."""
         group = layout.log_group_name(self.log_group_prefix, repository)
         digests: set[str] = set()
         paginator = self.logs.get_paginator("describe_log_streams")
@@ -137,12 +137,28 @@ class Finder:
                 self._logs_limit.acquire()
                 for stream in page.get("logStreams", []):
                     match = _SUMMARY_DIGEST.search(str(stream["logStreamName"]))
-                    if match:
+                    if match and self._holds_summary(group, stream):
                         digests.add(match["hex"].lower())
         except ClientError as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
         return digests
+
+    def _holds_summary(self, group: str, stream: dict[str, Any]) -> bool:
+        """Whether a SUMMARY stream has its event. The consumer creates the stream before it
+        writes the image (to notice redeliveries), so an image cut off or dead-lettered
+        mid-write leaves it empty: such an image is not logged."""
+        if "firstEventTimestamp" in stream or "lastIngestionTime" in stream:
+            return True
+        # Those fields can lag behind ingestion: ask the stream itself.
+        self._logs_limit.acquire()
+        page = self.logs.get_log_events(
+            logGroupName=group,
+            logStreamName=stream["logStreamName"],
+            startFromHead=True,
+            limit=1,
+        )
+        return bool(page.get("events"))
 
     def _repositories(self, prefix: str) -> Iterator[dict[str, Any]]:
         for page in self.ecr.get_paginator("describe_repositories").paginate():

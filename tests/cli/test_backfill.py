@@ -44,6 +44,7 @@ def registry_images(aws: LocalAws, ecr: Any, logs: Any) -> dict[str, SeededImage
             SeededImage("team-a/web", None, findings=3),  # untagged
             SeededImage("team-b/api", "3.0", findings=2),  # already logged
             SeededImage("other/tool", "x", findings=1),  # outside the prefix
+            SeededImage("team-b/api", "3.1", findings=3),  # cut off mid-write: not logged
         ],
         completed_at=NOW - timedelta(days=2),
     )
@@ -56,19 +57,24 @@ def registry_images(aws: LocalAws, ecr: Any, logs: Any) -> dict[str, SeededImage
     failed = seed_images(aws, ecr, [SeededImage("team-b/api", "1.0")], status="FAILED")
     unscanned = registry.push_image(ecr, "team-a/web", "v2-unscanned")
     images = dict(
-        zip(["v1", "enhanced", "untagged", "logged", "other"], recent, strict=True),
+        zip(["v1", "enhanced", "untagged", "logged", "other", "cut"], recent, strict=True),
         old=old[0],
         failed=failed[0],
     )
     images["unscanned"] = SeededImage("team-a/web", "v2-unscanned", digest=unscanned)
-    # "team-b/api:3.0" was logged before: its SUMMARY stream exists (with another event time).
-    logged = images["logged"]
-    group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, logged.repository)
+    group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, "team-b/api")
     logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(
-        logGroupName=group,
-        logStreamName=layout.stream_name("SUMMARY", "3.0", logged.digest, "2024-01-02T03:04:05Z"),
-    )
+    # "team-b/api:3.0" was logged before: its SUMMARY event exists (with another event time).
+    # "team-b/api:3.1" was cut off: the consumer had created its SUMMARY stream, no more.
+    for key, tag in (("logged", "3.0"), ("cut", "3.1")):
+        stream = layout.stream_name("SUMMARY", tag, images[key].digest, "2024-01-02T03:04:05Z")
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        if key == "logged":
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=stream,
+                logEvents=[{"timestamp": int(NOW.timestamp() * 1000), "message": "{}"}],
+            )
     return images
 
 
@@ -95,17 +101,20 @@ def test_enqueues_exactly_the_eligible_images(
 
     report = _backfill(cli, "--queue", queues.url, *FILTERS)
 
-    # Six tagged images under the prefix; only the unscanned one has no scan in DescribeImages.
-    expected_asks = 1 if scans_from == "DescribeImages" else 6
+    # Seven tagged images under the prefix; only the unscanned one has no scan in DescribeImages.
+    expected_asks = 1 if scans_from == "DescribeImages" else 7
     assert aws.calls["DescribeImageScanFindings"] == expected_asks
+    # Only the SUMMARY stream without event timestamps is read to be sure.
+    assert aws.calls["GetLogEvents"] == 1
 
-    assert report["enqueued"] == report["eligible"] == 2
+    assert report["enqueued"] == report["eligible"] == 3
     actions = {i["image_digest"]: (i["action"], i["skip_reason"]) for i in report["images"]}
     expected = {
         "v1": ("enqueue", None),
         "enhanced": ("enqueue", None),
         "untagged": ("skip", "untagged"),
         "logged": ("skip", "already logged"),
+        "cut": ("enqueue", None),
         "old": ("skip", "scanned earlier"),
         "failed": ("skip", "scan FAILED"),
         "unscanned": ("skip", "not scanned"),
@@ -116,8 +125,9 @@ def test_enqueues_exactly_the_eligible_images(
     assert {(s.kind, s.repository, s.digest, s.tags) for s in scans} == {
         ("basic", "team-a/web", registry_images["v1"].digest, ("v1",)),
         ("enhanced", "team-b/api", registry_images["enhanced"].digest, ("2.0",)),
+        ("basic", "team-b/api", registry_images["cut"].digest, ("3.1",)),
     }
-    basic = next(s for s in scans if s.kind == "basic")
+    basic = next(s for s in scans if s.repository == "team-a/web")
     assert basic.account == "123456789012" and basic.region == "us-east-1"
     assert basic.time == (NOW - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert sum(basic.severity_counts.values()) == 7  # type: ignore[union-attr]
@@ -131,19 +141,19 @@ def test_enqueued_events_are_logged_by_the_handler_and_not_enqueued_again(
     registry_images: dict[str, SeededImage],
     handler_env: Callable[[Any], Any],
 ) -> None:
-    assert _backfill(cli, "--queue", queues.url, *FILTERS)["enqueued"] == 2
+    assert _backfill(cli, "--queue", queues.url, *FILTERS)["enqueued"] == 3
 
     stats = handler_env(sqs)
 
-    assert (stats.received, stats.deleted, stats.failed) == (2, 2, 0)
+    assert (stats.received, stats.deleted, stats.failed) == (3, 3, 0)
     assert depth(sqs, queues.dlq_url) == (0, 0)
-    for key in ("v1", "enhanced"):
+    for key in ("v1", "enhanced", "cut"):
         image = registry_images[key]
         group = layout.log_group_name(DEFAULT_LOG_GROUP_PREFIX, image.repository)
         streams = logs.describe_log_streams(
             logGroupName=group, logStreamNamePrefix=f"SUMMARY-{image.tag}-"
         )["logStreams"]
-        assert len(streams) == 1
+        assert len([s for s in streams if "2024-01-02" not in s["logStreamName"]]) == 1
         events = logs.filter_log_events(logGroupName=group)["events"]
         mine = [
             e
@@ -158,6 +168,7 @@ def test_enqueued_events_are_logged_by_the_handler_and_not_enqueued_again(
     reasons = {i["image_digest"]: i["skip_reason"] for i in again["images"]}
     assert reasons[registry_images["v1"].digest] == "already logged"
     assert reasons[registry_images["enhanced"].digest] == "already logged"
+    assert reasons[registry_images["cut"].digest] == "already logged"
     assert depth(sqs, queues.url) == (0, 0)
 
 
@@ -171,7 +182,7 @@ def test_dry_run_lists_without_a_queue_and_sends_nothing(
 
     assert result.exit_code == 0, result.stderr
     # No filters: the untagged, the old and the other repository's images are eligible too.
-    assert "Dry run: 5 of 8 images would be enqueued" in result.stdout
+    assert "Dry run: 6 of 9 images would be enqueued" in result.stdout
     for text in ("team-a/web", "other/tool", "untagged", "skip: not scanned", "FAILED"):
         assert text in result.stdout
     assert depth(sqs, queues.url) == (0, 0)
