@@ -111,20 +111,25 @@ def search(
 
 def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> None:
     """The table of images that have the vulnerability, and a one-line total."""
-    grid = output.table("Repository", "Tag", "Digest", "Severity", "Package", "Scan time")
+    # Organisation-wide logs hold several registries: then say whose each image is.
+    several = len(result.accounts) > 1
+    columns = ["Repository", "Tag", "Digest", "Severity", "Package", "Scan time"]
+    grid = output.table(*(["Account", *columns] if several else columns))
     for hit in result.hits:
-        grid.add_row(
+        row = [
             hit.repository,
             hit.tag,
             output.short_digest(hit.digest),
             hit.severity,
             hit.package,
             hit.scan_time,
-        )
+        ]
+        grid.add_row(*([hit.account, *row] if several else row))
     out.print(grid)
     out.print(
-        f"{vulnerability_id}: {result.images} images in {result.repositories} repositories "
-        f"({result.groups} log groups searched)."
+        f"{vulnerability_id}: {result.images} images in {result.repositories} repositories"
+        + (f" of {len(result.accounts)} accounts" if several else "")
+        + f" ({result.groups} log groups searched)."
     )
     if result.truncated_groups:
         out.print(

@@ -42,9 +42,19 @@ class Hit:
     scan_time: str
     log_group: str
     scan_kind: str
+    # The image's registry: one central pipeline can log several accounts' repositories of
+    # the same name into one group.
+    account: str = ""
+    region: str = ""
+
+    @property
+    def image(self) -> tuple[str, str, str, str]:
+        return (self.account, self.region, self.repository, self.digest)
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "account": self.account or None,
+            "region": self.region or None,
             "repository": self.repository,
             "tag": self.tag,
             "image_digest": self.digest,
@@ -88,6 +98,8 @@ def hits_in(message: str, vulnerability_id: str, log_group: str, repository: str
             scan_time=str(context.get("scanTime") or ""),
             log_group=log_group,
             scan_kind=str(context.get("scanKind") or ""),
+            account=str(context.get("account") or ""),
+            region=str(context.get("region") or ""),
         )
         for package in packages(finding)
     ]
@@ -117,11 +129,10 @@ def packages(finding: Mapping[str, Any]) -> list[str]:
 def latest_scans(hits: Iterable[Hit]) -> list[Hit]:
     """Keep, for each image, only the hits of its most recent scan; sorted for display."""
     hits = list(hits)
-    latest: dict[tuple[str, str], str] = {}
+    latest: dict[tuple[str, str, str, str], str] = {}
     for hit in hits:
-        key = (hit.repository, hit.digest)
-        latest[key] = max(latest.get(key, ""), hit.scan_time)
-    kept = {h for h in hits if h.scan_time == latest[(h.repository, h.digest)]}
+        latest[hit.image] = max(latest.get(hit.image, ""), hit.scan_time)
+    kept = {h for h in hits if h.scan_time == latest[h.image]}
     return sorted(kept)
 
 

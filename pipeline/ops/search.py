@@ -57,11 +57,15 @@ class SearchResult:
 
     @property
     def images(self) -> int:
-        return len({(h.repository, h.digest) for h in self.hits})
+        return len({h.image for h in self.hits})
 
     @property
     def repositories(self) -> int:
-        return len({h.repository for h in self.hits})
+        return len({(h.account, h.region, h.repository) for h in self.hits})
+
+    @property
+    def accounts(self) -> list[str]:
+        return sorted({h.account for h in self.hits if h.account})
 
     def as_json(self) -> dict[str, Any]:
         return {

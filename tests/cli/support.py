@@ -159,12 +159,30 @@ def seed_images(
     return done
 
 
-def enqueue_scan_events(sqs: Any, queue_url: str, images: Sequence[SeededImage]) -> None:
+def enqueue_scan_events(
+    sqs: Any, queue_url: str, images: Sequence[SeededImage], account: str = registry.DEFAULT_ACCOUNT
+) -> None:
     for image in images:
         event = registry.scan_event(
             kind=image.kind,  # type: ignore[arg-type]
             repository=image.repository,
             digest=image.digest,
             tags=[image.tag] if image.tag else [],
+            account=account,
         )
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+
+
+MEMBER_ACCOUNT = "210987654321"
+
+
+def member_credentials(sts: Any, account: str = MEMBER_ACCOUNT) -> dict[str, str]:
+    """Keyword arguments for a boto3 client acting in another account of the local AWS."""
+    answer = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/ops", RoleSessionName="tests")[
+        "Credentials"
+    ]
+    return {
+        "aws_access_key_id": answer["AccessKeyId"],
+        "aws_secret_access_key": answer["SecretAccessKey"],
+        "aws_session_token": answer["SessionToken"],
+    }

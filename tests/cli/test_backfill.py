@@ -16,7 +16,15 @@ from pipeline.events import decode
 from pipeline.local import LocalAws, registry
 from pipeline.local import findings as generate
 
-from .support import Queues, SeededImage, depth, drain, seed_images
+from .support import (
+    MEMBER_ACCOUNT,
+    Queues,
+    SeededImage,
+    depth,
+    drain,
+    member_credentials,
+    seed_images,
+)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 FILTERS = ("--repository-prefix", "team-", "--tagged-only", "--since", "30d")
@@ -227,9 +235,6 @@ def test_a_refused_send_is_an_error(
     assert result.stderr.startswith("error: SendMessageBatch failed: AccessDenied")
 
 
-MEMBER_ACCOUNT = "210987654321"
-
-
 def test_a_member_registry_is_backfilled_into_the_central_queue(
     cli: Callable[..., Result],
     aws: LocalAws,
@@ -242,25 +247,15 @@ def test_a_member_registry_is_backfilled_into_the_central_queue(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A profile for the member account, as an operator's SSO or assume-role profile would be.
-    answer = aws_client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{MEMBER_ACCOUNT}:role/ops", RoleSessionName="backfill"
-    )["Credentials"]
+    member = member_credentials(aws_client("sts"))
     (tmp_path / "credentials").write_text(
-        "[member]\n"
-        f"aws_access_key_id = {answer['AccessKeyId']}\n"
-        f"aws_secret_access_key = {answer['SecretAccessKey']}\n"
-        f"aws_session_token = {answer['SessionToken']}\n"
+        "[member]\n" + "".join(f"{key} = {value}\n" for key, value in member.items())
     )
     (tmp_path / "config").write_text("")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
 
-    member_ecr = aws_client(
-        "ecr",
-        aws_access_key_id=answer["AccessKeyId"],
-        aws_secret_access_key=answer["SecretAccessKey"],
-        aws_session_token=answer["SessionToken"],
-    )
+    member_ecr = aws_client("ecr", **member)
     registry.create_repository(member_ecr, "team-m/api")
     digest = registry.push_image(member_ecr, "team-m/api", "4.2")
     aws.seed_scan(

@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from pipeline.local import LocalAws
+from pipeline.local import LocalAws, registry
 
-from .support import Queues, SeededImage, enqueue_scan_events, seed_images
+from .support import (
+    MEMBER_ACCOUNT,
+    Queues,
+    SeededImage,
+    enqueue_scan_events,
+    member_credentials,
+    seed_images,
+)
 
 CVE = "CVE-2024-2961"
 # A longer id that contains CVE: a substring match would wrongly report it.
@@ -133,3 +140,35 @@ def test_no_log_groups_at_all(cli: Callable[..., Result], aws: LocalAws) -> None
     found = _search(cli, CVE)
 
     assert (found["log_groups_searched"], found["hits"]) == (0, [])
+
+
+def test_one_repository_name_in_two_accounts_is_two_images(
+    cli: Callable[..., Result],
+    aws: LocalAws,
+    aws_client: Callable[..., Any],
+    sqs: Any,
+    queues: Queues,
+    handler_env: Callable[[Any], Any],
+    logged: list[SeededImage],
+) -> None:
+    # Organisation-wide: a member account's "web/storefront" is logged into the same group.
+    member_ecr = aws_client("ecr", **member_credentials(aws_client("sts")))
+    [theirs] = seed_images(
+        aws,
+        member_ecr,
+        [SeededImage("web/storefront", "v2", findings=8, cves=[CVE])],
+        registry_id=MEMBER_ACCOUNT,
+    )
+    enqueue_scan_events(sqs, queues.url, [theirs], account=MEMBER_ACCOUNT)
+    assert handler_env(sqs).deleted == 1
+
+    found = _search(cli, CVE)
+    table = cli("search", CVE, "--rate", "100")
+
+    assert (found["images"], found["repositories"]) == (4, 3)
+    accounts = {(h["account"], h["repository"], h["tag"]) for h in found["hits"]}
+    assert (MEMBER_ACCOUNT, "web/storefront", "v2") in accounts
+    assert (registry.DEFAULT_ACCOUNT, "web/storefront", "v2") in accounts
+    assert table.exit_code == 0, table.stderr
+    assert "Account" in table.stdout and MEMBER_ACCOUNT in table.stdout
+    assert "of 2 accounts" in table.stdout
