@@ -19,7 +19,7 @@ from pipeline.config import Settings
 from pipeline.errors import PermanentError, PipelineError, RetryableError
 from pipeline.events import ImageScan, decode
 from pipeline.metrics import Metrics, write_json_line
-from pipeline.render import Renderer, image_context
+from pipeline.render import Renderer, image_context, summary_context
 from pipeline.settle import Outcome, decide, settle
 from pipeline.timestamps import log_timestamp
 
@@ -142,7 +142,9 @@ class Consumer:
         group = layout.log_group_name(self.settings.log_group_prefix, scan.repository)
         tag = layout.first_tag(scan.tags)
         summary_stream = layout.stream_name(layout.SUMMARY, tag, scan.digest, scan.time)
-        key = f"{group}|{summary_stream}"
+        # The account and region are part of an image's identity: stream names leave them out,
+        # so one image replicated to two registries and scanned in the same second shares them.
+        key = f"{scan.account}|{scan.region}|{group}|{summary_stream}"
         # Two messages for one image in a batch take turns; the second finds it done.
         async with self._image_locks.setdefault(key, asyncio.Lock()):
             if key in self._done:
@@ -151,11 +153,22 @@ class Consumer:
             await self.writer.ensure_group(group)
             # The SUMMARY event is written last: its presence means the image is logged.
             created = await self.writer.ensure_stream(group, summary_stream)
-            if not created and await self.writer.has_events(group, summary_stream):
+            if not created and await self._summary_written(group, summary_stream, scan):
                 outcome.status = "duplicate"
             else:
                 await self._write_image(scan, group, tag, summary_stream, outcome, metrics)
             self._remember(key)
+
+    async def _summary_written(self, group: str, stream: str, scan: ImageScan) -> bool:
+        """Whether the SUMMARY stream holds this image's event (not another registry's).
+        One event per registry that logged this stream: one read sees them all."""
+        for message in await self.writer.first_messages(group, stream):
+            context = summary_context(message)
+            if context is None or scan.account is None:
+                return True
+            if context.get("account") == scan.account and context.get("region") == scan.region:
+                return True
+        return False
 
     async def _write_image(
         self,

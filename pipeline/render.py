@@ -52,6 +52,16 @@ def context_key(finding: Mapping[str, Any]) -> str:
     return key
 
 
+def summary_context(message: str) -> dict[str, Any] | None:
+    """The image context of a SUMMARY message (None if the message is not one of ours)."""
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    context = data.get(CONTEXT_KEY) if isinstance(data, dict) else None
+    return context if isinstance(context, dict) else None
+
+
 class Renderer:
     """Renders the findings of one image; the context is serialised once, not per finding."""
 

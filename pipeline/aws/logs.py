@@ -111,7 +111,8 @@ class LogsWriter:
         params = {"logGroupName": group, "logStreamName": stream}
         return await self._create(self._client.create_log_stream, "CreateLogStream", params)
 
-    async def has_events(self, group: str, stream: str) -> bool:
+    async def first_messages(self, group: str, stream: str, limit: int = 100) -> list[str]:
+        """The first ``limit`` messages of a stream, in one call."""
         await self._limit.get_events.acquire()
         page = await self._call(
             self._client.get_log_events,
@@ -119,9 +120,9 @@ class LogsWriter:
             logGroupName=group,
             logStreamName=stream,
             startFromHead=True,
-            limit=1,
+            limit=limit,
         )
-        return bool(page.get("events"))
+        return [e["message"] for e in page.get("events", ())]
 
     async def read_messages(self, group: str, stream: str) -> Counter[str]:
         """Every message already in a stream (a multiset), to skip on a retried write."""

@@ -84,6 +84,21 @@ def push_image(
     return digest
 
 
+def account_credentials(
+    sts_client: Any, account: str, session_name: str = "local"
+) -> dict[str, str]:
+    """boto3 client keyword arguments acting in another account of the local AWS (which takes
+    an assumed role's account for the caller's)."""
+    answer = sts_client.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/local-operator", RoleSessionName=session_name
+    )["Credentials"]
+    return {
+        "aws_access_key_id": answer["AccessKeyId"],
+        "aws_secret_access_key": answer["SecretAccessKey"],
+        "aws_session_token": answer["SessionToken"],
+    }
+
+
 def repository_arn(
     repository: str, *, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
 ) -> str:

@@ -176,13 +176,6 @@ def enqueue_scan_events(
 MEMBER_ACCOUNT = "210987654321"
 
 
-def member_credentials(sts: Any, account: str = MEMBER_ACCOUNT) -> dict[str, str]:
-    """Keyword arguments for a boto3 client acting in another account of the local AWS."""
-    answer = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/ops", RoleSessionName="tests")[
-        "Credentials"
-    ]
-    return {
-        "aws_access_key_id": answer["AccessKeyId"],
-        "aws_secret_access_key": answer["SecretAccessKey"],
-        "aws_session_token": answer["SessionToken"],
-    }
+def member_credentials(sts: Any) -> dict[str, str]:
+    """Keyword arguments for a boto3 client acting in the member account."""
+    return registry.account_credentials(sts, MEMBER_ACCOUNT)

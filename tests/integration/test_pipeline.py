@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 import orjson
 import pytest
 
 from pipeline import limits
+from pipeline.local import registry
 from pipeline.local.findings import basic_findings, enhanced_findings, with_description_bytes
 
 from .conftest import Context, Image, Pipeline
@@ -503,3 +505,36 @@ def test_warm_invocations_reuse_the_loop_clients_and_group_cache(pipeline: Pipel
     assert consumer is not None and consumer.clients.logs is logs_client
     assert pipeline.aws.calls["CreateLogGroup"] == 1  # the group is cached across invocations
     assert len(pipeline.image_messages(second)[second.stream("SUMMARY")]) == 1
+
+
+def test_one_image_in_two_registries_is_logged_for_each(
+    pipeline: Pipeline, aws_client: Any
+) -> None:
+    # Replicated to a second account and scanned there in the same second: same repository
+    # name, tag, digest and event time, so the same log group and stream names.
+    member = "210987654321"
+    findings = basic_findings(6, seed=31, severities=["HIGH"])
+    ours = pipeline.image("team/base", "1.0", findings, content="team/base:1.0")
+    member_ecr = aws_client("ecr", **registry.account_credentials(aws_client("sts"), member))
+    registry.create_repository(member_ecr, "team/base")
+    assert registry.push_image(member_ecr, "team/base", "1.0", content="team/base:1.0") == (
+        ours.digest
+    )
+    pipeline.aws.seed_scan("team/base", ours.digest, findings, registry_id=member)
+    theirs_event = json.loads(ours.body)
+    theirs_event["account"] = member
+    theirs_event["resources"] = [
+        registry.repository_arn("team/base", account=member, region=theirs_event["region"])
+    ]
+    theirs = json.dumps(theirs_event)
+
+    first = pipeline.invoke([pipeline.record(ours, message_id="ours"), theirs])
+    again = pipeline.invoke([pipeline.record(theirs, message_id="theirs-again")])
+
+    assert first == again == {"batchItemFailures": []}
+    assert pipeline.outcomes()["theirs-again"]["outcome"] == "duplicate"
+    logged = pipeline.image_messages(ours)
+    accounts = Counter(m["imageContext"]["account"] for m in logged[ours.stream("HIGH")])
+    assert accounts == {registry.DEFAULT_ACCOUNT: 6, member: 6}
+    summaries = [m["imageContext"]["account"] for m in logged[ours.stream("SUMMARY")]]
+    assert sorted(summaries) == sorted([registry.DEFAULT_ACCOUNT, member])
