@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import iac_model
 import pytest
 from aiobotocore.session import AioSession
+from iac_checks import (
+    MIN_REASON_CHARS,
+    cfn_lint,
+    checkov_report,
+    declared_skips,
+    failed_checks,
+    unjustified_skips,
+)
 from member_model import MODULE, TEMPLATE, template
-from test_iac_lint import MIN_REASON_CHARS, checkov
 
 from pipeline.aws.roles import assumed_role_session, role_arn_for
 from pipeline.local import LocalAws
@@ -46,12 +49,7 @@ CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 
 
 def test_cfn_lint_finds_nothing() -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(TEMPLATE)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = cfn_lint(TEMPLATE)
     assert (result.returncode, result.stdout.strip()) == (0, ""), result.stdout + result.stderr
     for logical_id, resource in template()["Resources"].items():
         assert "cfn-lint" not in resource.get("Metadata", {}), logical_id
@@ -64,35 +62,16 @@ def test_cfn_lint_finds_nothing() -> None:
 )
 def test_checkov_fails_nothing(framework: str, target: list[Any]) -> None:
     option, path = target
-    result = subprocess.run(
-        [checkov(), option, str(path.relative_to(ROOT)), "--framework", framework]
-        + ["--output", "json", "--skip-download", "--compact"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    parsed = json.loads(result.stdout)
-    (report,) = parsed if isinstance(parsed, list) else [parsed]
-    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
-    assert failed == []
+    report = checkov_report(framework, option, path)
+    assert failed_checks(report) == []
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] >= 10
-    for skipped in report["results"]["skipped_checks"]:
-        reason = skipped["check_result"].get("suppress_comment", "")
-        assert len(reason) >= MIN_REASON_CHARS, skipped["check_id"]
+    assert unjustified_skips(report) == []
 
 
 def test_every_checkov_skip_says_why() -> None:
-    for logical_id, resource in template()["Resources"].items():
-        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
-            assert len(skip.get("comment", "").strip()) >= MIN_REASON_CHARS, logical_id
-    for path in MODULE.glob("*.tf"):
-        for check, reason in re.findall(r"#checkov:skip=(\w+):?(.*)", path.read_text()):
-            assert len(reason.strip()) >= MIN_REASON_CHARS, f"{path.name}:{check}"
+    for where, reason in declared_skips(template(), MODULE.glob("*.tf")):
+        assert len(reason.strip()) >= MIN_REASON_CHARS, where
 
 
 # ---------------------------------------------------------------------------- role ARN shape
