@@ -137,12 +137,9 @@ def make_image(
     repository: str, digest: str, tags: tuple[str, ...], kind: ScanKind, count: int, *, seed: str
 ) -> Image:
     """One image with ``count`` generated findings of its scan kind, in wire form."""
-    if kind == "enhanced":
-        raw = generate.enhanced_findings(
-            count, seed=seed, repository=repository, digest=digest, tags=tags
-        )
-    else:
-        raw = generate.basic_findings(count, seed=seed)
+    raw = generate.findings_of_kind(
+        kind, count, seed=seed, repository=repository, digest=digest, tags=tags
+    )
     model = shape("ecr", _WIRE_SHAPES[kind])
     return Image(repository, digest, tags, kind, tuple(to_wire(f, model) for f in raw))
 

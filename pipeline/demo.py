@@ -197,17 +197,15 @@ def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
         digest = registry.push_image(ecr, image.repository, image.tag, content=content)
         tags = [image.tag] if image.tag else []
         cves = [CVE] if image.has_cve else []
-        if image.kind == "enhanced":
-            found = generate.enhanced_findings(
-                image.findings,
-                seed=n,
-                repository=image.repository,
-                digest=digest,
-                tags=tags,
-                include_cves=cves,
-            )
-        else:
-            found = generate.basic_findings(image.findings, seed=n, include_cves=cves)
+        found = generate.findings_of_kind(
+            image.kind,
+            image.findings,
+            seed=n,
+            repository=image.repository,
+            digest=digest,
+            tags=tags,
+            include_cves=cves,
+        )
         counts: Mapping[str, int] | None = None
         if image.scanned:
             scan = aws.seed_scan(

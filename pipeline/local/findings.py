@@ -283,6 +283,29 @@ def enhanced_findings(
     return findings
 
 
+def findings_of_kind(
+    kind: str,
+    n: int,
+    *,
+    seed: int | str,
+    repository: str,
+    digest: str,
+    tags: Sequence[str] = (),
+    include_cves: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """``n`` findings as the image's scan kind reports them: basic, or enhanced (Inspector)."""
+    if kind == "enhanced":
+        return enhanced_findings(
+            n,
+            seed=seed,
+            repository=repository,
+            digest=digest,
+            tags=tags,
+            include_cves=include_cves,
+        )
+    return basic_findings(n, seed=seed, include_cves=include_cves)
+
+
 def with_description_bytes(finding: Mapping[str, Any], n_bytes: int) -> dict[str, Any]:
     """A copy of ``finding`` whose description is exactly ``n_bytes`` UTF-8 bytes long.
 

@@ -134,17 +134,15 @@ def seed_images(
             ecr, image.repository, image.tag, content=f"{image.repository}:{image.tag}:{n}"
         )
         tags = [image.tag] if image.tag else []
-        if image.kind == "enhanced":
-            found = generate.enhanced_findings(
-                image.findings,
-                seed=n,
-                repository=image.repository,
-                digest=digest,
-                tags=tags,
-                include_cves=image.cves,
-            )
-        else:
-            found = generate.basic_findings(image.findings, seed=n, include_cves=image.cves)
+        found = generate.findings_of_kind(
+            image.kind,
+            image.findings,
+            seed=n,
+            repository=image.repository,
+            digest=digest,
+            tags=tags,
+            include_cves=image.cves,
+        )
         status = scan.get("status") or ("ACTIVE" if image.kind == "enhanced" else "COMPLETE")
         aws.seed_scan(
             image.repository,
