@@ -423,8 +423,29 @@ class IacPair:
             for s in blocks
         ]
 
+    def tf_resource(self, address: str) -> dict[str, Any]:
+        resource: dict[str, Any] = self._module.resources[address]
+        return resource
+
+    # ------------------------------------------------------------------------ both
+
+    def assert_same(
+        self, pairs: Mapping[str, str], cfn: Mapping[str, Any], tf: Mapping[str, Any]
+    ) -> None:
+        """Each CloudFormation property (dotted path) equals its Terraform attribute (dotted
+        path)."""
+        for cfn_path, tf_path in pairs.items():
+            left, right = self.cfn_value(_get(cfn, cfn_path)), self.tf_value(_get(tf, tf_path))
+            assert left == right, f"{cfn_path} = {left!r} but {tf_path} = {right!r}"
+
 
 # ---------------------------------------------------------------------------- shared helpers
+
+
+def _get(value: Any, path: str) -> Any:
+    for part in path.split("."):
+        value = value[int(part)] if isinstance(value, list) else value.get(part)
+    return value
 
 
 def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
@@ -492,6 +513,8 @@ cfn_value = CENTRAL.cfn_value
 cfn_statements = CENTRAL.cfn_statements
 tf_value = CENTRAL.tf_value
 tf_statements = CENTRAL.tf_statements
+tf_resource = CENTRAL.tf_resource
+assert_same = CENTRAL.assert_same
 
 
 # ---------------------------------------------------------------------------- the handler

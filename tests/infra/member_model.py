@@ -95,11 +95,13 @@ cfn_value = MEMBER.cfn_value
 cfn_statements = MEMBER.cfn_statements
 tf_value = MEMBER.tf_value
 tf_statements = MEMBER.tf_statements
+tf_resource = MEMBER.tf_resource
+assert_same = MEMBER.assert_same
 
 
 def tf_count(address: str) -> str | None:
     """The condition a resource is counted on (``cond ? 1 : 0``), or None if always there."""
-    count = module().resources[address].get("count")
+    count = tf_resource(address).get("count")
     if count is None:
         return None
     match = re.fullmatch(r"\$\{(\S+) \? 1 : 0\}", count)

@@ -14,33 +14,17 @@ from iac_model import (
     RESOURCES,
     TERRAFORM_ONLY_VARIABLES,
     alarm_properties,
+    assert_same,
     by_sid,
     cfn_resource,
     cfn_statements,
     cfn_value,
     module,
     template,
+    tf_resource,
     tf_statements,
     tf_value,
 )
-
-
-def tf_resource(address: str) -> dict[str, Any]:
-    return module().resources[address]
-
-
-def assert_same(pairs: dict[str, str], cfn: dict[str, Any], tf: dict[str, Any]) -> None:
-    """Each CloudFormation property (dotted path) equals its Terraform attribute (dotted path)."""
-    for cfn_path, tf_path in pairs.items():
-        left, right = cfn_value(_get(cfn, cfn_path)), tf_value(_get(tf, tf_path))
-        assert left == right, f"{cfn_path} = {left!r} but {tf_path} = {right!r}"
-
-
-def _get(value: Any, path: str) -> Any:
-    for part in path.split("."):
-        value = value[int(part)] if isinstance(value, list) else value.get(part)
-    return value
-
 
 # ---------------------------------------------------------------------------- inputs
 

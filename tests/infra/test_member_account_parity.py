@@ -13,19 +13,17 @@ from member_model import (
     PARAMETERS,
     RESOURCES,
     TERRAFORM_ONLY_VARIABLES,
+    assert_same,
     cfn_resource,
     cfn_statements,
     cfn_value,
     module,
     template,
     tf_count,
+    tf_resource,
     tf_statements,
     tf_value,
 )
-
-
-def tf_resource(address: str) -> dict[str, Any]:
-    return module().resources[address]
 
 
 def tf_policy(name: str) -> list[dict[str, Any]]:
@@ -108,8 +106,7 @@ def test_event_pattern_is_the_central_rules_on_both_sides() -> None:
 def test_rule_and_target() -> None:
     rule = cfn_resource("ForwardRule")
     tf_rule = tf_resource("aws_cloudwatch_event_rule.forward")
-    for cfn_key, tf_key in {"Name": "name", "State": "state", "Description": "description"}.items():
-        assert cfn_value(rule[cfn_key]) == tf_value(tf_rule[tf_key]), cfn_key
+    assert_same({"Name": "name", "State": "state", "Description": "description"}, rule, tf_rule)
 
     (target,) = rule["Targets"]
     tf_target = tf_resource("aws_cloudwatch_event_target.central_bus")
@@ -150,8 +147,7 @@ def test_dead_letter_queue_and_its_policy() -> None:
         "MessageRetentionPeriod": "message_retention_seconds",
         "SqsManagedSseEnabled": "sqs_managed_sse_enabled",
     }
-    for cfn_key, tf_key in pairs.items():
-        assert cfn_value(queue[cfn_key]) == tf_value(tf_queue[tf_key]), cfn_key
+    assert_same(pairs, queue, tf_queue)
     assert set(queue) == set(pairs)
 
     policy = cfn_resource("DeadLetterQueuePolicy")
@@ -164,8 +160,7 @@ def test_dead_letter_queue_and_its_policy() -> None:
 def test_dead_letter_queue_alarm() -> None:
     alarm = alarm_properties(cfn_resource("DeadLetterQueueNotEmptyAlarm"))
     tf_alarm = tf_resource("aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty")
-    for cfn_key, tf_key in ALARM_ARGUMENTS.items():
-        assert cfn_value(alarm[cfn_key]) == tf_value(tf_alarm[tf_key]), cfn_key
+    assert_same(ALARM_ARGUMENTS, alarm, tf_alarm)
     assert set(alarm) == set(ALARM_ARGUMENTS)
     assert cfn_value(alarm["Dimensions"]) == {"QueueName": "{dlq.name}"}
     # Actions only with a topic, on both sides (the values above are what they are when present).
