@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import boto3
 import orjson
@@ -29,6 +29,7 @@ from pipeline import layout
 from pipeline.cli import output
 from pipeline.cli.search import print_hits
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
+from pipeline.events import ScanKind
 from pipeline.local import LocalAws, registry
 from pipeline.local import findings as generate
 from pipeline.ops import dlq as dlq_ops
@@ -52,7 +53,7 @@ EVENT_PATTERN = {
 class Image:
     repository: str
     tag: str | None
-    kind: Literal["basic", "enhanced"]
+    kind: ScanKind
     findings: int
     has_cve: bool
     scanned: bool = True  # False: the event arrives but ECR has no scan for it

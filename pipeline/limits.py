@@ -36,6 +36,8 @@ QUOTA_GET_LOG_EVENTS_TPS = 25
 # findings come at most 100 a page whatever maxResults says.
 ECR_FINDINGS_MAX_RESULTS = 1_000
 ECR_ENHANCED_FINDINGS_PAGE = 100
+# Scan statuses whose findings can be read: COMPLETE (basic), ACTIVE (enhanced, continuous).
+READABLE_SCAN_STATUSES = frozenset({"COMPLETE", "ACTIVE"})
 
 # CloudWatch Logs retention values accepted by PutRetentionPolicy.
 VALID_RETENTION_DAYS = frozenset(

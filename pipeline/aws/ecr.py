@@ -9,13 +9,13 @@ from typing import Any
 import orjson
 from botocore.exceptions import ClientError
 
+from pipeline import limits
 from pipeline.aws.errors import classify, error_code
 from pipeline.concurrency import RateLimiter
 from pipeline.errors import PermanentError, RetryableError
 from pipeline.events import ImageScan
 
 API = "DescribeImageScanFindings"
-READY = frozenset({"COMPLETE", "ACTIVE"})
 STILL_RUNNING = frozenset({"IN_PROGRESS", "PENDING"})
 # Scan statuses after which no findings will ever come for this scan.
 FINAL_WITHOUT_FINDINGS = {
@@ -126,7 +126,7 @@ def _first_page(page: dict[str, Any], status: str, status_info: dict[str, Any]) 
         raise PermanentError(
             FINAL_WITHOUT_FINDINGS[status], f"scan status is {status}: {detail}".rstrip(": ")
         )
-    if status not in READY:
+    if status not in limits.READABLE_SCAN_STATUSES:
         raise RetryableError("scan_status_unknown", f"unexpected scan status {status}")
     body = page.get("imageScanFindings") or {}
     return ScanFindings(

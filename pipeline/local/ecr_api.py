@@ -15,7 +15,7 @@ import orjson
 
 from pipeline import limits
 from pipeline.local.protocol import Call, Reply, error_reply, json_reply
-from pipeline.local.scans import READABLE_STATUSES, ScanBook
+from pipeline.local.scans import ScanBook
 
 DEFAULT_MAX_RESULTS = 100
 
@@ -78,7 +78,7 @@ def describe_image_scan_findings(call: Call, scans: ScanBook) -> Reply:
         "imageId": answer_id,
         "imageScanStatus": {"status": scan.status, "description": scan.description},
     }
-    if scan.status not in READABLE_STATUSES:
+    if scan.status not in limits.READABLE_SCAN_STATUSES:
         return json_reply(response)
 
     offset = 0
@@ -120,7 +120,7 @@ def describe_images(
         if scan is None:
             continue
         detail["imageScanStatus"] = {"status": scan.status, "description": scan.description}
-        if scan.status in READABLE_STATUSES:
+        if scan.status in limits.READABLE_SCAN_STATUSES:
             detail["imageScanFindingsSummary"] = {
                 "imageScanCompletedAt": scan.completed_at,
                 "vulnerabilitySourceUpdatedAt": scan.source_updated_at,

@@ -7,7 +7,9 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
+
+from pipeline.events import ScanKind
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -113,7 +115,7 @@ def event_time(moment: datetime | None = None) -> str:
 
 def scan_event(
     *,
-    kind: Literal["basic", "enhanced"] = "basic",
+    kind: ScanKind = "basic",
     repository: str,
     digest: str,
     tags: Sequence[str] = (),

@@ -12,13 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
+from pipeline.events import ScanKind
 from pipeline.local.shapes import epoch_seconds, shape, to_wire
 
-ScanKind = Literal["basic", "enhanced"]
-# Statuses whose findings can be read; any other status is answered without findings.
-READABLE_STATUSES = frozenset({"COMPLETE", "ACTIVE"})
 _DESCRIPTIONS = {
     "COMPLETE": "The scan was completed successfully.",
     "ACTIVE": "Continuous scan is selected for image.",

@@ -18,9 +18,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from pipeline.events import ScanKind
 from pipeline.local.faults import Fault
 from pipeline.local.middleware import RESET_PATH, LocalAwsMiddleware
-from pipeline.local.scans import ScanKind, SeededScan
+from pipeline.local.scans import SeededScan
 from pipeline.local.state import HarnessState, PutLogEventsRecord
 
 FAKE_CREDENTIALS = {

@@ -17,11 +17,11 @@ import orjson
 from botocore.exceptions import ClientError
 
 from pipeline import layout, limits
+from pipeline.events import ScanKind
 from pipeline.ops.errors import OpsError, error_code
 from pipeline.ops.ratelimit import RateLimiter
-from pipeline.ops.scanevents import ScanKind, scan_complete_event
+from pipeline.ops.scanevents import scan_complete_event
 
-READABLE = frozenset({"COMPLETE", "ACTIVE"})
 _SUMMARY_DIGEST = re.compile(r"-(?P<hex>[0-9a-fA-F]{32,})-\d{4}-\d{2}-\d{2}T")
 
 KindChoice = Literal["auto", "basic", "enhanced"]
@@ -201,7 +201,7 @@ class Finder:
             return _skip(candidate, "untagged")
         if status is None:
             return _skip(candidate, "not scanned")
-        if status not in READABLE:
+        if status not in limits.READABLE_SCAN_STATUSES:
             return _skip(candidate, f"scan {status}")
         if completed is None:
             return _skip(candidate, "no scan time")

@@ -9,11 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pipeline import events
-
-ScanKind = Literal["basic", "enhanced"]
+from pipeline.events import ScanKind
 
 
 def event_time(value: datetime) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipeline import layout
-from pipeline.events import decode
+from pipeline.events import ScanKind, decode
 from pipeline.ops import backfill, hits, scanevents
 from pipeline.ops.deadmessages import DeadMessage
 from pipeline.ops.ratelimit import RateLimiter
@@ -205,7 +205,7 @@ def test_latest_scan_per_image_wins() -> None:
 
 
 @pytest.mark.parametrize("kind", ["basic", "enhanced"])
-def test_backfill_events_decode_as_scan_events(kind: scanevents.ScanKind) -> None:
+def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
     completed = datetime(2025, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
     event = scanevents.scan_complete_event(
         kind=kind,
