@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -35,12 +36,14 @@ def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def checkov_report(framework: str, option: str, path: Path) -> dict[str, Any]:
-    """checkov's JSON report on ``path`` (``--file`` or ``--directory``); fails on its errors."""
+@functools.cache
+def checkov_report(framework: str, folder: Path) -> dict[str, Any]:
+    """checkov's JSON report on a folder and what is below it, run once per session (the
+    central folders hold the member-account template and module too); fails on its errors."""
     # A relative path: checkov's secret scan reads the file path it records inside the
     # Lambda environment, and some absolute paths look like secrets to it.
     result = subprocess.run(
-        [checkov(), option, str(path.relative_to(ROOT)), "--framework", framework]
+        [checkov(), "--directory", str(folder.relative_to(ROOT)), "--framework", framework]
         + ["--output", "json", "--skip-download", "--compact"],
         capture_output=True,
         text=True,
@@ -56,15 +59,25 @@ def checkov_report(framework: str, option: str, path: Path) -> dict[str, Any]:
     return dict(report)
 
 
-def failed_checks(report: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+def results_under(report: dict[str, Any], prefix: str) -> dict[str, list[dict[str, Any]]]:
+    """The report's passed, failed and skipped checks of the files whose path (as checkov
+    records it, from the scanned folder) starts with ``prefix``."""
+    return {
+        kind: [c for c in checks if str(c["file_path"]).startswith(prefix)]
+        for kind, checks in report["results"].items()
+        if kind in ("passed_checks", "failed_checks", "skipped_checks")
+    }
 
 
-def unjustified_skips(report: dict[str, Any]) -> list[str]:
+def failed_checks(results: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
+
+
+def unjustified_skips(results: dict[str, Any]) -> list[str]:
     """Checks checkov skipped without a sentence saying why."""
     return [
         s["check_id"]
-        for s in report["results"]["skipped_checks"]
+        for s in results["skipped_checks"]
         if len(s["check_result"].get("suppress_comment", "")) < MIN_REASON_CHARS
     ]
 
