@@ -14,25 +14,28 @@ from typing import Any
 
 from pipeline.aws.clients import Clients
 from pipeline.config import load_settings
-from pipeline.consumer import Consumer, LambdaContext
+from pipeline.runner import BatchRunner, LambdaContext
+from pipeline.writers.image_scans import ImageScanWriter
 
 _runner: asyncio.Runner | None = None
-_consumer: Consumer | None = None
+_consumer: BatchRunner | None = None
 
 
-async def _start() -> Consumer:
+async def _start() -> BatchRunner:
     settings = load_settings()
     clients = await Clients(settings).open()
-    return Consumer(settings, clients)
+    return BatchRunner(settings, clients, ImageScanWriter(settings, clients))
 
 
 def handler(event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """An SQS batch → the partial batch response; one EventBridge event (invoked directly by
+    a rule, as the AWS sample is) → logged, or an exception for Lambda's retries."""
     global _runner, _consumer
     if _runner is None:
         _runner = asyncio.Runner()
     if _consumer is None:
         _consumer = _runner.run(_start())
-    return _runner.run(_consumer.consume(event, context))
+    return _runner.run(_consumer.handle(event, context))
 
 
 def reset() -> None:

@@ -54,8 +54,33 @@ class DeadLetter:
     image_digest: str | None = None
 
 
-def to_attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
-    """SQS MessageAttributes for SendMessage."""
+# What goes first when a body leaves too little room for the whole reason (last: the code).
+_SHED_ORDER = (
+    FAILED_AT,
+    SOURCE_MESSAGE_ID,
+    IMAGE_DIGEST,
+    REPOSITORY,
+    RECEIVE_COUNT,
+    RETRYABLE,
+    ERROR_MESSAGE,
+    ERROR_CODE,
+)
+_MIN_MESSAGE_CHARS = 40  # a reason cut shorter than this says nothing: drop other fields first
+
+Attributes = dict[str, dict[str, str]]
+
+
+def attributes_size(attributes: Mapping[str, Mapping[str, str]]) -> int:
+    """What SQS counts of message attributes: names, data types and values, in bytes."""
+    return sum(
+        len(name.encode()) + len(v["DataType"].encode()) + len(v["StringValue"].encode())
+        for name, v in attributes.items()
+    )
+
+
+def to_attributes(letter: DeadLetter, max_bytes: int | None = None) -> Attributes:
+    """SQS MessageAttributes for SendMessage, within ``max_bytes`` when given: the message is
+    shortened, then the least useful attributes are left out, the code last of all."""
     values = {
         ERROR_CODE: letter.code,
         ERROR_MESSAGE: letter.message[: limits.DLQ_REASON_MAX_CHARS] or letter.code,
@@ -66,11 +91,28 @@ def to_attributes(letter: DeadLetter) -> dict[str, dict[str, str]]:
         REPOSITORY: letter.repository,
         IMAGE_DIGEST: letter.image_digest,
     }
-    return {
+    attributes = {
         name: {"DataType": "Number" if name == RECEIVE_COUNT else "String", "StringValue": value}
         for name, value in values.items()
         if value  # SQS rejects empty attribute values
     }
+    return attributes if max_bytes is None else _fit(attributes, max_bytes)
+
+
+def _fit(attributes: Attributes, max_bytes: int) -> Attributes:
+    attributes = dict(attributes)
+    for name in _SHED_ORDER:
+        excess = attributes_size(attributes) - max_bytes
+        if excess <= 0:
+            break
+        message = attributes.get(ERROR_MESSAGE, {}).get("StringValue", "")
+        keep = len(message.encode()) - excess
+        if name == FAILED_AT and message and keep >= _MIN_MESSAGE_CHARS:
+            cut = message.encode()[:keep].decode("utf-8", errors="ignore")
+            attributes[ERROR_MESSAGE] = {"DataType": "String", "StringValue": cut}
+            continue
+        attributes.pop(name, None)
+    return attributes if attributes_size(attributes) <= max_bytes else {}
 
 
 def from_attributes(attributes: Mapping[str, Any]) -> DeadLetter | None:

@@ -6,6 +6,20 @@ The code is machine-readable: it becomes the DLQ message attribute ``ErrorCode``
 
 from __future__ import annotations
 
+# Error texts end up in log lines, DLQ attributes and metrics: never unbounded, never a body.
+MESSAGE_MAX_CHARS = 2_000
+QUOTE_MAX_CHARS = 300
+
+
+def quote(value: object, limit: int = QUOTE_MAX_CHARS) -> str:
+    """``repr(value)`` for an error text, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 20]}…[{len(text)} chars]"
+
+
+def bounded(text: str, limit: int = MESSAGE_MAX_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 30]}…[truncated {len(text)} chars]"
+
 
 class PipelineError(Exception):
     """Base class. ``code`` is a short snake_case reason; ``str(err)`` is for humans."""
@@ -13,6 +27,7 @@ class PipelineError(Exception):
     retryable: bool = False
 
     def __init__(self, code: str, message: str) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.code = code
         self.message = message

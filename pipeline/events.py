@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from pipeline.errors import PermanentError
+from pipeline.errors import PermanentError, quote
 
 ScanKind = Literal["basic", "enhanced"]
 
@@ -39,6 +39,12 @@ REPOSITORY_ARN = re.compile(
     r"repository/(?P<name>.+)"
 )
 DIGEST = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"
+# Bounds no real event exceeds (a sha512 digest is 135 characters; EventBridge's `time` is
+# 20; an ECR tag at most 300), so that whatever passes decode also fits a stream name.
+DIGEST_MAX_CHARS = 200
+TIME_MAX_CHARS = 64
+TAG_MAX_CHARS = 300
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX_CHARS)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +73,8 @@ class _Detail(BaseModel):
 
     scan_status: str = Field(alias="scan-status")
     repository_name: str = Field(alias="repository-name", min_length=1, max_length=2048)
-    image_digest: str = Field(alias="image-digest", pattern=DIGEST)
-    image_tags: list[str] = Field(default_factory=list, alias="image-tags")
+    image_digest: str = Field(alias="image-digest", pattern=DIGEST, max_length=DIGEST_MAX_CHARS)
+    image_tags: list[Tag] = Field(default_factory=list, alias="image-tags")
     finding_severity_counts: dict[str, int] | None = Field(None, alias="finding-severity-counts")
 
 
@@ -79,7 +85,7 @@ class _Event(BaseModel):
     detail_type: str = Field(alias="detail-type")
     source: str
     account: str | None = Field(None, pattern=r"^\d{12}$")
-    time: str
+    time: str = Field(max_length=TIME_MAX_CHARS)
     region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
     resources: list[str] = Field(default_factory=list)
     detail: _Detail
@@ -102,7 +108,7 @@ def _parse_time(value: str) -> int:
         parsed: datetime = _Time.model_validate({"value": value}).value
     except ValidationError:
         raise PermanentError(
-            "invalid_event", f"time: not an ISO 8601 timestamp with a zone: {value!r}"
+            "invalid_event", f"time: not an ISO 8601 timestamp with a zone: {quote(value)}"
         ) from None
     return int(parsed.timestamp() * 1000)
 
@@ -117,14 +123,18 @@ def decode(body: str | bytes) -> ImageScan:
         raise PermanentError(
             "not_an_event", f"message body is a JSON {type(raw).__name__}, not an event object"
         )
-    key = (raw.get("source"), raw.get("detail-type"))
-    if key not in _ACCEPTED:
+    source, detail_type = raw.get("source"), raw.get("detail-type")
+    accepted = None
+    if isinstance(source, str) and isinstance(detail_type, str):
+        accepted = _ACCEPTED.get((source, detail_type))
+    if accepted is None:
         raise PermanentError(
             "unsupported_event",
-            f"unsupported event source/detail-type {key[0]!r}/{key[1]!r}; expected "
-            f"{ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r} or {INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r}",
+            f"unsupported event source/detail-type {quote(source)}/{quote(detail_type)}; "
+            f"expected {ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r} or "
+            f"{INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r}",
         )
-    kind, complete = _ACCEPTED[key]
+    kind, complete = accepted
     try:
         event = _Event.model_validate(raw)
     except ValidationError as exc:
@@ -134,7 +144,7 @@ def decode(body: str | bytes) -> ImageScan:
     if detail.scan_status != complete:
         raise PermanentError(
             "scan_not_complete",
-            f"scan-status is {detail.scan_status!r}; only {complete!r} scans are logged",
+            f"scan-status is {quote(detail.scan_status)}; only {complete!r} scans are logged",
         )
     account, region, repository = event.account, event.region, detail.repository_name
     arn = REPOSITORY_ARN.fullmatch(repository)
@@ -142,7 +152,8 @@ def decode(body: str | bytes) -> ImageScan:
         repository = arn["name"]
     elif kind == "enhanced":
         raise PermanentError(
-            "invalid_event", f"detail.repository-name: not a repository ARN: {repository!r}"
+            "invalid_event",
+            f"detail.repository-name: not a repository ARN: {quote(repository)}",
         )
     for resource in [detail.repository_name, *event.resources]:
         match = REPOSITORY_ARN.fullmatch(resource)
@@ -152,7 +163,7 @@ def decode(body: str | bytes) -> ImageScan:
     if len(repository) > 256 or not REPOSITORY_NAME.fullmatch(repository):
         raise PermanentError(
             "invalid_event",
-            f"detail.repository-name: not a valid ECR repository name: {repository!r}",
+            f"detail.repository-name: not a valid ECR repository name: {quote(repository)}",
         )
     return ImageScan(
         kind=kind,

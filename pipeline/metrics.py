@@ -14,6 +14,10 @@ from typing import Any, TextIO
 
 import orjson
 
+from pipeline import layout
+from pipeline.errors import bounded
+from pipeline.outcome import Outcome
+
 
 class Metrics:
     """Counters for one invocation."""
@@ -25,6 +29,7 @@ class Metrics:
         self.throttles: Counter[str] = Counter()  # by API operation
         self.log_events = 0
         self.put_batches = 0
+        self.dead_letters_without_reason = 0
 
     def record_api_call(self, api: str, error_code: str | None, throttled: bool) -> None:
         self.api_calls[api] += 1
@@ -51,7 +56,10 @@ class Metrics:
                 **values,
             }
 
-        docs = [doc({}, {"LogEvents": self.log_events, "PutLogEventsBatches": self.put_batches})]
+        totals = {"LogEvents": self.log_events, "PutLogEventsBatches": self.put_batches}
+        if self.dead_letters_without_reason:
+            totals["DeadLettersWithoutReason"] = self.dead_letters_without_reason
+        docs = [doc({}, totals)]
         docs += [doc({"Severity": s}, {"Findings": n}) for s, n in sorted(self.findings.items())]
         docs += [doc({"Outcome": o}, {"Messages": n}) for o, n in sorted(self.outcomes.items())]
         for api in sorted(self.api_calls):
@@ -62,6 +70,36 @@ class Metrics:
                 )
             )
         return docs
+
+
+_ID_MAX_CHARS = 200
+_NOTES_MAX = 4
+
+
+def outcome_line(outcome: Outcome, kept_on_queue: bool) -> dict[str, Any]:
+    """The one log line that says what became of one message; bounded in size whatever the
+    message held (decoded fields are bounded by decode, error texts by PipelineError)."""
+    scan, error = outcome.scan, outcome.error
+    line: dict[str, Any] = {
+        "level": "INFO" if outcome.status in ("done", "duplicate") else "WARNING",
+        "messageId": bounded(outcome.message_id, _ID_MAX_CHARS),
+        "outcome": outcome.status,
+        "reason": error.code if error else None,
+        "detail": error.message if error else None,
+        "repository": scan.repository if scan else None,
+        "imageDigest": scan.digest if scan else None,
+        "imageTag": layout.first_tag(scan.tags) if scan else None,
+        "findings": outcome.findings,
+        "durationMs": round(outcome.duration_ms, 1),
+        "receiveCount": outcome.receive_count,
+        "keptOnQueue": kept_on_queue,
+    }
+    if outcome.notes:
+        notes = [bounded(note) for note in outcome.notes[:_NOTES_MAX]]
+        if len(outcome.notes) > _NOTES_MAX:
+            notes.append(f"…and {len(outcome.notes) - _NOTES_MAX} more notes")
+        line["notes"] = notes
+    return line
 
 
 def write_json_line(record: dict[str, Any], stream: TextIO | None = None) -> None:

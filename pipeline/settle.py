@@ -8,30 +8,13 @@ so it stays on the source queue: nothing is acknowledged unless it is logged or 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pipeline import deadletter
+from pipeline import deadletter, limits
 from pipeline.aws.sqs import Outgoing, send_batch
 from pipeline.errors import PipelineError
-from pipeline.events import ImageScan
-
-Status = Literal["done", "duplicate", "retry", "dead"]
-
-
-@dataclass(slots=True)
-class Outcome:
-    message_id: str
-    body: str
-    receive_count: int
-    status: Status = "done"
-    error: PipelineError | None = None
-    scan: ImageScan | None = None
-    findings: int = 0
-    duration_ms: float = 0.0
-    completed: bool = False  # processing ran to its end (successfully or not)
-    notes: list[str] = field(default_factory=list)
+from pipeline.outcome import Outcome, Status
 
 
 def decide(error: PipelineError | None, receive_count: int, max_receive_count: int) -> Status:
@@ -56,7 +39,18 @@ def dead_letter(outcome: Outcome, now: datetime | None = None) -> Outgoing:
         repository=outcome.scan.repository if outcome.scan else None,
         image_digest=outcome.scan.digest if outcome.scan else None,
     )
-    return Outgoing(outcome.message_id, outcome.body, deadletter.to_attributes(letter))
+    # The body is never altered: the reason shrinks to fit beside it in one SQS message.
+    room = limits.SQS_MAX_MESSAGE_BYTES - len(outcome.body.encode())
+    attributes = deadletter.to_attributes(letter, max_bytes=room)
+    if deadletter.ERROR_CODE not in attributes:
+        outcome.dead_letter_without_reason = True
+        outcome.notes.append(
+            f"dead-lettered without its reason ({outcome.error.code}): the body leaves no room "
+            "for it within the SQS message size limit"
+        )
+    elif len(attributes) < len(deadletter.to_attributes(letter)):
+        outcome.notes.append("dead-lettered with a shortened reason: the body is near the limit")
+    return Outgoing(outcome.message_id, outcome.body, attributes)
 
 
 async def settle(
@@ -73,9 +67,12 @@ async def settle(
         if outcome.message_id in unsent:
             # Left on the source queue: its redrive policy still catches it eventually.
             outcome.notes.append(f"not dead-lettered: {unsent[outcome.message_id]}")
-    failures = [
-        {"itemIdentifier": o.message_id}
-        for o in outcomes
-        if o.status == "retry" or o.message_id in unsent
-    ]
+    failures = []
+    for outcome in outcomes:
+        if outcome.status == "retry" or outcome.message_id in unsent:
+            if outcome.message_id:
+                failures.append({"itemIdentifier": outcome.message_id})
+            else:
+                # An empty itemIdentifier would fail the whole batch; SQS always sends ids.
+                outcome.notes.append("cannot be kept on the queue: the record has no messageId")
     return {"batchItemFailures": failures}

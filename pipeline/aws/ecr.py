@@ -69,26 +69,52 @@ class ScanFindings:
     pages: int = 0
 
 
-async def fetch_findings(
-    client: Any, scan: ImageScan, *, page_size: int, limiter: RateLimiter
-) -> ScanFindings:
-    """All findings of one image scan (basic ``findings`` or ``enhancedFindings``).
+class ScanReader:
+    """Reads one image scan's findings page by page: ``first()`` alone says whether the scan
+    can be logged at all (before anything is written for it), ``rest()`` reads the others."""
 
-    Raises RetryableError when the scan is not readable yet (still running, or COMPLETE with no
-    findings readable although some are counted) and PermanentError when it never will be.
-    """
-    params: dict[str, Any] = {
-        "repositoryName": scan.repository,
-        "imageId": {"imageDigest": scan.digest},
-        "maxResults": page_size,
-    }
-    if scan.account:
-        params["registryId"] = scan.account
-    result: ScanFindings | None = None
-    while True:
-        await limiter.acquire()
+    def __init__(self, client: Any, scan: ImageScan, *, page_size: int, limiter: RateLimiter):
+        self._client = client
+        self._scan = scan
+        self._limiter = limiter
+        self._params: dict[str, Any] = {
+            "repositoryName": scan.repository,
+            "imageId": {"imageDigest": scan.digest},
+            "maxResults": page_size,
+        }
+        if scan.account:
+            self._params["registryId"] = scan.account
+        self._result: ScanFindings | None = None
+        self._more = True
+
+    async def first(self) -> ScanFindings:
+        """The first page. Raises RetryableError when the scan is not readable yet (still
+        running) and PermanentError when it never will be."""
+        if self._result is None:
+            page = await self._page()
+            status_info = page.get("imageScanStatus") or {}
+            status = str(status_info.get("status") or "UNKNOWN")
+            self._result = _first_page(page, status, status_info)
+            self._add(page)
+        return self._result
+
+    async def rest(self) -> ScanFindings:
+        """Every page; RetryableError if the scan counts findings but none are readable yet."""
+        result = await self.first()
+        while self._more:
+            self._add(await self._page())
+        counted = sum(v for k, v in result.severity_counts.items() if k != "TOTAL")
+        if not result.findings and (counted > 0 or self._scan.expects_findings):
+            raise RetryableError(
+                "findings_not_ready",
+                f"scan is {result.status} and counts findings, but none are readable yet",
+            )
+        return result
+
+    async def _page(self) -> dict[str, Any]:
+        await self._limiter.acquire()
         try:
-            page = await client.describe_image_scan_findings(**params)
+            page: dict[str, Any] = await self._client.describe_image_scan_findings(**self._params)
         except ClientError as exc:
             if error_code(exc) == "ScanNotFoundException":
                 # The event said the scan completed; the API may not know it yet.
@@ -96,26 +122,25 @@ async def fetch_findings(
             raise classify(exc, API) from None
         except Exception as exc:  # network, timeouts: retry the message later
             raise classify(exc, API) from None
-        status_info = page.get("imageScanStatus") or {}
-        status = str(status_info.get("status") or "UNKNOWN")
-        if result is None:
-            result = _first_page(page, status, status_info)
+        return page
+
+    def _add(self, page: dict[str, Any]) -> None:
+        assert self._result is not None
         body = page.get(_RAW) or page.get("imageScanFindings") or {}
         for key in _FINDING_LISTS:
-            result.findings.extend(body.get(key) or ())
-        result.pages += 1
+            self._result.findings.extend(body.get(key) or ())
+        self._result.pages += 1
         token = page.get("nextToken")
-        if not token:
-            break
-        params["nextToken"] = token
-    assert result is not None
-    counted = sum(v for k, v in result.severity_counts.items() if k != "TOTAL")
-    if not result.findings and (counted > 0 or scan.expects_findings):
-        raise RetryableError(
-            "findings_not_ready",
-            f"scan is {result.status} and counts findings, but none are readable yet",
-        )
-    return result
+        self._more = bool(token)
+        if token:
+            self._params["nextToken"] = token
+
+
+async def fetch_findings(
+    client: Any, scan: ImageScan, *, page_size: int, limiter: RateLimiter
+) -> ScanFindings:
+    """All findings of one image scan (basic ``findings`` or ``enhancedFindings``)."""
+    return await ScanReader(client, scan, page_size=page_size, limiter=limiter).rest()
 
 
 def _first_page(page: dict[str, Any], status: str, status_info: dict[str, Any]) -> ScanFindings:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline import limits
+from pipeline.deadletter import attributes_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,11 +19,7 @@ class Outgoing:
     @property
     def size(self) -> int:
         """What SQS counts: body plus attribute names, types and values."""
-        attrs = sum(
-            len(name.encode()) + len(v["DataType"].encode()) + len(v["StringValue"].encode())
-            for name, v in self.attributes.items()
-        )
-        return len(self.body.encode()) + attrs
+        return len(self.body.encode()) + attributes_size(self.attributes)
 
 
 def chunks(messages: Sequence[Outgoing]) -> Iterator[list[Outgoing]]:

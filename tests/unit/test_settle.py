@@ -9,7 +9,8 @@ import pytest
 from pipeline import deadletter
 from pipeline.errors import PermanentError, PipelineError, RetryableError
 from pipeline.events import ImageScan
-from pipeline.settle import Outcome, dead_letter, decide
+from pipeline.outcome import Outcome
+from pipeline.settle import dead_letter, decide
 
 THROTTLED = RetryableError("throttled", "ecr:DescribeImageScanFindings: ThrottlingException")
 GONE = PermanentError("image_not_found", "ecr:DescribeImageScanFindings: ImageNotFoundException")

@@ -1,0 +1,60 @@
+"""One SQS message's outcome: what was received, what became of it, and why."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pipeline.errors import PermanentError, PipelineError, bounded
+from pipeline.events import ImageScan
+
+Status = Literal["done", "duplicate", "retry", "dead"]
+
+
+@dataclass(slots=True)
+class Outcome:
+    message_id: str
+    body: str
+    receive_count: int
+    status: Status = "done"
+    error: PipelineError | None = None
+    scan: ImageScan | None = None
+    findings: int = 0
+    duration_ms: float = 0.0
+    completed: bool = False  # processing ran to its end (successfully or not)
+    dead_letter_without_reason: bool = False  # the body left no room for the attributes
+    notes: list[str] = field(default_factory=list)
+
+
+def receive(record: object, decode: Callable[[str], ImageScan]) -> Outcome:
+    """An SQS record → its outcome so far: decoded, or rejected with a reason."""
+    if not isinstance(record, Mapping):
+        outcome = Outcome(message_id="", body="", receive_count=1)
+        outcome.error = PermanentError("not_an_event", "the SQS record is not an object")
+        return outcome
+    attributes = record.get("attributes")
+    attributes = attributes if isinstance(attributes, Mapping) else {}
+    try:
+        receive_count = int(attributes.get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        receive_count = 1
+    body = record.get("body")
+    message_id = record.get("messageId")
+    outcome = Outcome(
+        message_id=message_id if isinstance(message_id, str) else "",
+        body=body if isinstance(body, str) else "",
+        receive_count=receive_count,
+    )
+    if not isinstance(body, str) or not body:
+        outcome.error = PermanentError("not_an_event", "SQS record has no body")
+        return outcome
+    try:
+        outcome.scan = decode(body)
+    except PipelineError as err:
+        outcome.error = err
+    except Exception as exc:  # decoding is pure: what fails once fails every time
+        outcome.error = PermanentError("invalid_event", f"undecodable: {type(exc).__name__}")
+        outcome.notes.append(bounded(traceback.format_exc(limit=3)))
+    return outcome

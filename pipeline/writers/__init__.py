@@ -1,0 +1,1 @@
+"""Writers: each logs one kind of message (an image scan, …) behind the batch runner."""
