@@ -60,6 +60,9 @@ class Settings(BaseModel):
         "standard", alias="AWS_RETRY_MODE"
     )
     max_attempts: int = Field(5, ge=1, le=20, alias="AWS_MAX_ATTEMPTS")
+    # The function's timeout: a claim on an image older than this is its dead owner's, and
+    # another consumer takes the image over (Lambda's longest timeout by default).
+    claim_timeout_seconds: int = Field(900, ge=1, le=43_200, alias="CLAIM_TIMEOUT_SECONDS")
     # Stop starting work this long before the Lambda deadline; what is unfinished is retried.
     deadline_margin_ms: int = Field(10_000, ge=0, alias="DEADLINE_MARGIN_MS")
     emit_metrics: bool = Field(True, alias="EMIT_METRICS")

@@ -11,6 +11,9 @@ import hashlib
 from pipeline import limits
 
 SUMMARY = "SUMMARY"
+# Streams that mark a takeover of an image whose first writer died: CLAIM-<TAG>-<DIGEST>-<TIME>-<n>.
+CLAIM = "CLAIM"
+MAX_TAKEOVERS = 9  # one digit: a claim name is never longer than its SUMMARY stream's
 UNTAGGED = "untagged"
 UNDEFINED_SEVERITY = "UNDEFINED"
 # Severities in the order streams are listed and written.
@@ -75,6 +78,26 @@ def stream_name(kind: str, tag: str, digest: str, event_time: str) -> str:
     if room < 1:
         raise ValueError(f"stream name cannot fit {limits.LOG_STREAM_NAME_MAX} characters")
     return f"{head}-{tag[:room]}~{short}-{_clean(tail)}"
+
+
+def claim_stream_prefix(summary_stream: str) -> str:
+    """The prefix every takeover claim of one image shares (ends in ``-``)."""
+    return f"{CLAIM}-{summary_stream.removeprefix(SUMMARY + '-')}-"
+
+
+def claim_stream(summary_stream: str, generation: int) -> str:
+    if not 1 <= generation <= MAX_TAKEOVERS:
+        raise ValueError(f"claim generation must be 1..{MAX_TAKEOVERS}: {generation}")
+    return f"{claim_stream_prefix(summary_stream)}{generation}"
+
+
+def claim_generation(summary_stream: str, stream: str) -> int | None:
+    """The generation of a takeover claim of this image (None if ``stream`` is not one)."""
+    prefix = claim_stream_prefix(summary_stream)
+    rest = stream.removeprefix(prefix)
+    if rest == stream or not rest.isdigit() or len(rest) != 1 or rest == "0":
+        return None
+    return int(rest)
 
 
 def severity_rank(severity: str) -> int:

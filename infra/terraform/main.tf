@@ -60,6 +60,7 @@ locals {
     FINDINGS_LOG_GROUP_PREFIX = var.findings_log_group_prefix
     DEAD_LETTER_QUEUE_URL     = aws_sqs_queue.dlq.url
     MAX_RECEIVE_COUNT         = tostring(var.max_receive_count)
+    CLAIM_TIMEOUT_SECONDS     = tostring(var.timeout)
   }
   environment_optional = {
     LOG_RETENTION_DAYS = var.findings_log_retention_days > 0 ? tostring(var.findings_log_retention_days) : null
@@ -354,6 +355,9 @@ data "aws_iam_policy_document" "function" {
       "logs:CreateLogStream",
       "logs:PutLogEvents",
       "logs:GetLogEvents",
+      # Claims on images: who is writing one, and giving it back on failure.
+      "logs:DescribeLogStreams",
+      "logs:DeleteLogStream",
     ]
     resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.findings_log_group_prefix}*"]
   }

@@ -19,6 +19,14 @@ ALREADY_EXISTS = "ResourceAlreadyExistsException"
 NOT_FOUND = "ResourceNotFoundException"
 
 
+class LogGroupMissing(RetryableError):
+    """The group (or a stream) is gone, e.g. deleted while this container had it cached.
+    Recreating it and writing the image again in the same attempt cures it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("log_group_missing", message)
+
+
 # The PutLogEvents body, serialised by us; see install_hooks.
 _PREPARED_BODY: ContextVar[bytes | None] = ContextVar("put_log_events_body", default=None)
 
@@ -54,6 +62,9 @@ class LogsLimiters:
         self.create_stream = RateLimiter(create_stream)
         self.create_group = RateLimiter(create_group)
         self.get_events = RateLimiter(get_events)
+        # DescribeLogStreams has GetLogEvents' quota (25 a second); deletes are rare.
+        self.describe_streams = RateLimiter(get_events)
+        self.delete_stream = RateLimiter(create_group)
 
 
 class LogsWriter:
@@ -105,6 +116,19 @@ class LogsWriter:
             self._retention_pending.discard(group)
         self._groups.add(group)
 
+    def knows_group(self, group: str) -> bool:
+        """The group exists as far as this container knows (and needs nothing more)."""
+        return group in self._groups
+
+    def remember_group(self, group: str) -> None:
+        """The group was seen to exist (a stream was created in it)."""
+        if group not in self._retention_pending:
+            self._groups.add(group)
+
+    def forget_group(self, group: str) -> None:
+        """The group is gone: the next ensure_group creates it again."""
+        self._groups.discard(group)
+
     async def ensure_stream(self, group: str, stream: str) -> bool:
         """Create the stream; True if we created it, False if it already existed."""
         await self._limit.create_stream.acquire()
@@ -123,6 +147,31 @@ class LogsWriter:
             limit=limit,
         )
         return [e["message"] for e in page.get("events", ())]
+
+    async def streams(self, group: str, prefix: str) -> list[dict[str, Any]]:
+        """The streams whose names start with ``prefix`` (names and creation times)."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"logGroupName": group, "logStreamNamePrefix": prefix}
+        while True:
+            await self._limit.describe_streams.acquire()
+            page = await self._call(
+                self._client.describe_log_streams, "DescribeLogStreams", **params
+            )
+            found += page.get("logStreams") or ()
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
+
+    async def delete_stream(self, group: str, stream: str) -> None:
+        """Delete a stream; one already gone is fine."""
+        await self._limit.delete_stream.acquire()
+        try:
+            await self._client.delete_log_stream(logGroupName=group, logStreamName=stream)
+        except ClientError as exc:
+            if error_code(exc) != NOT_FOUND:
+                raise classify(exc, "DeleteLogStream") from None
+        except Exception as exc:
+            raise classify(exc, "DeleteLogStream") from None
 
     async def read_messages(self, group: str, stream: str) -> Counter[str]:
         """Every message already in a stream (a multiset), to skip on a retried write."""
@@ -184,9 +233,9 @@ class LogsWriter:
 
     def _classify(self, exc: BaseException, api: str, params: dict[str, Any]) -> Exception:
         if isinstance(exc, ClientError) and error_code(exc) == NOT_FOUND:
-            # Someone deleted the group after we cached it: forget it, recreate on retry.
-            self._groups.discard(params.get("logGroupName", ""))
-            return RetryableError("log_group_missing", f"{api}: {exc}")
+            # Someone deleted the group after we cached it: forget it, so it is created again.
+            self.forget_group(params.get("logGroupName", ""))
+            return LogGroupMissing(f"{api}: {exc}")
         if isinstance(exc, ClientError) and error_code(exc) == "InvalidParameterException":
             return PermanentError("log_events_invalid", f"{api}: {exc}")
         return classify(exc, api)

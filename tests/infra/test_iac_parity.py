@@ -228,6 +228,8 @@ def test_function_environment() -> None:
     }
     rates = {name: value for name, value in cfn.items() if isinstance(value, dict)}
     assert {name: value for name, value in cfn.items() if name not in rates} == tf
+    # A claim on an image lapses when no invocation of its owner can still be running.
+    assert cfn["CLAIM_TIMEOUT_SECONDS"] == cfn_value(cfn_resource("Function")["Timeout"])
     assert set(rates) == set(locals_["rate_quota_shares"])
     # Terraform passes all three parts, the optional ones only when set.
     function = tf_resource("aws_lambda_function.this")

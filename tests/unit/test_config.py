@@ -30,6 +30,7 @@ def test_defaults() -> None:
     assert s.findings_page_size == 1_000
     assert (s.retry_mode, s.max_attempts) == ("standard", 5)
     assert s.deadline_margin_ms == 10_000
+    assert s.claim_timeout_seconds == 900  # Lambda's longest timeout
     assert s.emit_metrics is True
     assert s.metrics_namespace == "ECRFindingsLogger"
 
@@ -53,6 +54,7 @@ def test_every_variable_is_read() -> None:
         "AWS_RETRY_MODE": "adaptive",
         "AWS_MAX_ATTEMPTS": "10",
         "DEADLINE_MARGIN_MS": "0",
+        "CLAIM_TIMEOUT_SECONDS": "300",
         "EMIT_METRICS": "false",
         "METRICS_NAMESPACE": "Scans",
         "UNRELATED_VARIABLE": "ignored",
@@ -74,6 +76,7 @@ def test_every_variable_is_read() -> None:
         "findings_page_size": 250,
         "retry_mode": "adaptive",
         "max_attempts": 10,
+        "claim_timeout_seconds": 300,
         "deadline_margin_ms": 0,
         "emit_metrics": False,
         "metrics_namespace": "Scans",

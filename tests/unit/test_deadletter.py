@@ -136,3 +136,28 @@ def test_any_letter_round_trips(letter: DeadLetter) -> None:
     assert all(v["StringValue"] for v in attributes.values())  # SQS refuses empty values
     assert from_attributes(attributes) == letter
     assert from_attributes(lambda_shaped(attributes)) == letter
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.text(max_size=3_000),
+    room=st.integers(min_value=0, max_value=2_000),
+)
+def test_attributes_always_fit_the_room_beside_the_body(message: str, room: int) -> None:
+    letter = DeadLetter("aws_error", message, True, 3, "m" * 80, "2024-05-01T12:30:05Z", "r", "d")
+    attributes = to_attributes(letter, max_bytes=room)
+    assert deadletter.attributes_size(attributes) <= room
+    full = to_attributes(letter)
+    if deadletter.attributes_size(full) <= room:
+        assert attributes == full  # nothing is shed when there is room
+    if attributes:
+        # The code goes last: whatever is kept includes it.
+        assert attributes[deadletter.ERROR_CODE]["StringValue"] == "aws_error"
+
+
+def test_a_reason_shrinks_before_other_fields_go() -> None:
+    letter = DeadLetter("aws_error", "x" * 1_000, True, 3, "m-1", "2024-05-01T12:30:05Z")
+    room = deadletter.attributes_size(to_attributes(letter)) - 500
+    attributes = to_attributes(letter, max_bytes=room)
+    assert set(attributes) == set(to_attributes(letter))
+    assert len(attributes[deadletter.ERROR_MESSAGE]["StringValue"]) == 500
