@@ -111,7 +111,7 @@ def test_a_fault_storm_loses_and_duplicates_nothing(
         f"fault storm: {len(deliveries)} messages settled in {rounds} deliveries; "
         f"{hit} of {injected} faults hit; outcomes {dict(settled)}"
     )
-    assert hit >= 100, "the storm barely touched the consumer: the test proves nothing"
+    assert hit >= 50, "the storm barely touched the consumer: the test proves nothing"
     assert rounds > 1
     assert not_exactly_once(tallies) == {}
     assert rig.take_dead_letters() == {}

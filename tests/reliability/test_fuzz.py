@@ -257,7 +257,8 @@ def check_batch(
         mid = failure.get("itemIdentifier")
         line = outcomes.get(mid, {})
         violations.add(
-            f"kept on the queue although nothing transient happened ({line.get('reason')})",
+            "kept on the queue although nothing transient happened "
+            f"({line.get('reason')}: {str(line.get('detail'))[:48]})",
             f"{line.get('outcome')}: {line.get('reason')}: {str(line.get('detail'))[:150]} "
             f"{str(line.get('notes', ''))[:150]} — body {short(bodies_by_id.get(mid, ''))}",
         )

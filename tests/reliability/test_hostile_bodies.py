@@ -128,7 +128,8 @@ def test_overlong_fields_are_reported_as_input_errors_not_retryable(rig: Rig) ->
     rig.invoke([rig.record(body, message_id=key) for key, body in bodies.items()])
 
     dead = rig.take_dead_letters(wanted=set(bodies))
-    assert set(dead) == set(bodies)
+    outcomes = {k: f"{v['outcome']}: {v['reason']}" for k, v in rig.outcomes().items()}
+    assert set(dead) == set(bodies), f"not dead-lettered on the first delivery: {outcomes}"
     for key, letter in dead.items():
         assert attribute(letter, "Retryable") == "false"
         assert attribute(letter, "ErrorCode") != "internal_error"
