@@ -35,7 +35,7 @@ _ACCEPTED: dict[tuple[object, object], tuple[ScanKind, str]] = {
 # ECR's own repository-name rule (CreateRepository), at most 256 characters.
 REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
 REPOSITORY_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]{1,32}):(?P<account>\d{12}):"
     r"repository/(?P<name>.+)"
 )
 DIGEST = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"
@@ -44,6 +44,7 @@ DIGEST = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$"
 DIGEST_MAX_CHARS = 200
 TIME_MAX_CHARS = 64
 TAG_MAX_CHARS = 300
+REGION_MAX_CHARS = 32  # the longest region name today is 14; botocore refuses over 63
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=TAG_MAX_CHARS)]
 
 
@@ -86,7 +87,9 @@ class _Event(BaseModel):
     source: str
     account: str | None = Field(None, pattern=r"^\d{12}$")
     time: str = Field(max_length=TIME_MAX_CHARS)
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    region: str | None = Field(
+        None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", max_length=REGION_MAX_CHARS
+    )
     resources: list[str] = Field(default_factory=list)
     detail: _Detail
 

@@ -102,6 +102,9 @@ def kill_mid_write(rig: Rig, queue_url: str, env: dict[str, str], *, let_through
 def test_kill_9_mid_write_then_redelivery_logs_everything_exactly_once(
     rig: Rig, subprocess_env: dict[str, str]
 ) -> None:
+    # A killed consumer's claims lapse after the function's timeout; AWS's visibility timeout
+    # is at least 6 times that. Here messages reappear after 3 s, so claims lapse after 2 s.
+    subprocess_env = {**subprocess_env, "CLAIM_TIMEOUT_SECONDS": "2"}
     queue_url = rig.sqs.create_queue(
         QueueName="findings", Attributes={"VisibilityTimeout": str(VISIBILITY_S)}
     )["QueueUrl"]
