@@ -17,11 +17,11 @@ from typing import Any
 
 import orjson
 
+from localaws import findings as generate
+from localaws.registry import DEFAULT_ACCOUNT, DEFAULT_REGION, scan_event
+from localaws.shapes import shape, to_wire
 from pipeline import layout
 from pipeline.events import ScanKind
-from pipeline.local import findings as generate
-from pipeline.local.registry import DEFAULT_ACCOUNT, DEFAULT_REGION, scan_event
-from pipeline.local.shapes import shape, to_wire
 
 REPOSITORIES = (
     "payments/api",

@@ -26,8 +26,8 @@ import orjson
 
 from bench import baseline, dataset, profile_summary, report
 from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
+from localaws.registry import event_time
 from pipeline.config import Settings, load_settings
-from pipeline.local.registry import event_time
 
 # The contenders talk to the fake endpoint only: fake keys, and no profile, config file or
 # instance metadata of this machine.

@@ -25,13 +25,13 @@ import orjson
 from rich.console import Console
 from rich.rule import Rule
 
+from localaws import LocalAws, registry
+from localaws import findings as generate
 from pipeline import layout
 from pipeline.cli import output
 from pipeline.cli.search import print_hits
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import ScanKind
-from pipeline.local import LocalAws, registry
-from pipeline.local import findings as generate
 from pipeline.ops import dlq as dlq_ops
 from pipeline.ops.search import Searcher
 

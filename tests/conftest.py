@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from pipeline.local import LocalAws
+from localaws import LocalAws
 
 REGION = "us-east-1"
 FAKE_ENV = {

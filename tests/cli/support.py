@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localaws import LocalAws, registry
+from localaws import findings as generate
 from pipeline import deadletter
-from pipeline.local import LocalAws, registry
-from pipeline.local import findings as generate
 
 MAX_RECEIVE_COUNT = 5
 

@@ -21,11 +21,11 @@ import pytest
 from iac_model import TEMPLATE, template
 
 import lambdas.findings_logger as function
+from localaws import LocalAws
+from localaws.findings import basic_findings, enhanced_findings
+from localaws.registry import create_repository, push_image, scan_event
 from pipeline import deadletter, layout
 from pipeline.driver import drive
-from pipeline.local import LocalAws
-from pipeline.local.findings import basic_findings, enhanced_findings
-from pipeline.local.registry import create_repository, push_image, scan_event
 
 # moto warns (from its server thread, in this process) for each resource type it skips: the
 # queue policies and the alarms (test_stack_is_created_with_its_settings lists them).

@@ -13,9 +13,9 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
+from localaws import LocalAws
+from localaws.registry import create_repository, push_image, scan_event
 from pipeline import layout
-from pipeline.local import LocalAws
-from pipeline.local.registry import create_repository, push_image, scan_event
 
 PREFIX = "/aws/ecr/image-scan-findings/"
 

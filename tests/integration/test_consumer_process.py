@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.local.findings import basic_findings
+from localaws.findings import basic_findings
 
 from .conftest import Pipeline
 

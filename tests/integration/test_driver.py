@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from localaws.findings import basic_findings
 from pipeline.driver import drive
-from pipeline.local.findings import basic_findings
 
 from .conftest import Pipeline
 

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from localaws import registry
+from localaws.findings import basic_findings, enhanced_findings, with_description_bytes
 from pipeline import limits
-from pipeline.local import registry
-from pipeline.local.findings import basic_findings, enhanced_findings, with_description_bytes
 
 from .conftest import Context, Image, Pipeline
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline.local import LocalAws
+from localaws import LocalAws
 
 
 def test_env_alone_points_an_sdk_at_the_server(

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import orjson
 
-from pipeline.local import logs_rules
-from pipeline.local.protocol import Call, Reply, error_reply
-from pipeline.local.state import HarnessState, PutLogEventsRecord
+from localaws import logs_rules
+from localaws.protocol import Call, Reply, error_reply
+from localaws.state import HarnessState, PutLogEventsRecord
 
 Forward = Callable[[bytes], Reply]
 

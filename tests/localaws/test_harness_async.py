@@ -9,9 +9,9 @@ from typing import Any
 
 import aioboto3
 
-from pipeline.local import LocalAws
-from pipeline.local.findings import basic_findings
-from pipeline.local.registry import create_repository, push_image
+from localaws import LocalAws
+from localaws.findings import basic_findings
+from localaws.registry import create_repository, push_image
 
 
 async def test_aioboto3_pages_findings_and_puts_log_events(

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from localaws.protocol import Call, Reply, error_reply, json_reply
+from localaws.scans import ScanBook
 from pipeline import limits
-from pipeline.local.protocol import Call, Reply, error_reply, json_reply
-from pipeline.local.scans import ScanBook
 
 DEFAULT_MAX_RESULTS = 100
 

@@ -18,11 +18,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from localaws.faults import Fault
+from localaws.middleware import RESET_PATH, LocalAwsMiddleware
+from localaws.scans import SeededScan
+from localaws.state import HarnessState, PutLogEventsRecord
 from pipeline.events import ScanKind
-from pipeline.local.faults import Fault
-from pipeline.local.middleware import RESET_PATH, LocalAwsMiddleware
-from pipeline.local.scans import SeededScan
-from pipeline.local.state import HarnessState, PutLogEventsRecord
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -11,9 +11,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pipeline.local import LocalAws
-from pipeline.local.findings import basic_findings
-from pipeline.local.registry import create_repository, push_image
+from localaws import LocalAws
+from localaws.findings import basic_findings
+from localaws.registry import create_repository, push_image
 
 NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 

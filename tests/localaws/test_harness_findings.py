@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from pipeline.local import findings
-from pipeline.local.shapes import shape, to_wire
+from localaws import findings
+from localaws.shapes import shape, to_wire
 
 DIGEST = "sha256:" + "ab" * 32
 

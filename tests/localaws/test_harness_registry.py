@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from pipeline.events import decode
-from pipeline.local import LocalAws
-from pipeline.local.registry import (
+from localaws import LocalAws
+from localaws.registry import (
     create_repository,
     image_manifest,
     manifest_digest,
     push_image,
     scan_event,
 )
+from pipeline.events import decode
 
 DIGEST = "sha256:" + "7f" * 32
 

@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 from typing import NamedTuple
 
-from pipeline.local.faults import FaultBook
-from pipeline.local.scans import ScanBook
+from localaws.faults import FaultBook
+from localaws.scans import ScanBook
 
 
 class PutLogEventsRecord(NamedTuple):

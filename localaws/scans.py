@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from localaws.shapes import epoch_seconds, shape, to_wire
 from pipeline.events import ScanKind
-from pipeline.local.shapes import epoch_seconds, shape, to_wire
 
 _DESCRIPTIONS = {
     "COMPLETE": "The scan was completed successfully.",

@@ -6,9 +6,9 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from pipeline.local import ecr_api, logs_api
-from pipeline.local.protocol import Call, Reply, error_reply, identify, read_body
-from pipeline.local.state import HarnessState
+from localaws import ecr_api, logs_api
+from localaws.protocol import Call, Reply, error_reply, identify, read_body
+from localaws.state import HarnessState
 
 Handler = Callable[[Call, HarnessState, Callable[[bytes], Reply]], Reply]
 

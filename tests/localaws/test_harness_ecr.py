@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline.local import LocalAws
-from pipeline.local.findings import basic_findings, enhanced_findings
-from pipeline.local.registry import create_repository, push_image
+from localaws import LocalAws
+from localaws.findings import basic_findings, enhanced_findings
+from localaws.registry import create_repository, push_image
 
 REPO = "team/payments-api"
 

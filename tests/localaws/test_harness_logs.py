@@ -10,8 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from localaws import LocalAws, PutLogEventsRecord
 from pipeline import limits
-from pipeline.local import LocalAws, PutLogEventsRecord
 
 GROUP, STREAM = "/aws/ecr/image-scan-findings/team/app", "HIGH-v1-abc-2026-01-01T00-00-00Z"
 HOUR_MS = 60 * 60 * 1000

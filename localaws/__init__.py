@@ -6,7 +6,7 @@
 - ``registry``: repositories and images in moto's ECR, and scan events as EventBridge sends them.
 """
 
-from pipeline.local.server import LocalAws
-from pipeline.local.state import PutLogEventsRecord
+from localaws.server import LocalAws
+from localaws.state import PutLogEventsRecord
 
 __all__ = ["LocalAws", "PutLogEventsRecord"]
