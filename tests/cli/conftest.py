@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 
 from localaws import LocalAws
 from pipeline.cli.main import app
-from pipeline.driver import drive
+from pipeline.queue_runner import drive
 
 from .support import MAX_RECEIVE_COUNT, Queues
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,19 +15,9 @@ import lambdas.findings_logger as function
 from localaws import LocalAws
 from localaws.registry import create_repository, push_image, scan_event
 from pipeline import layout
+from pipeline.lambda_context import LocalContext
 
 PREFIX = "/aws/ecr/image-scan-findings/"
-
-
-class Context:
-    """A Lambda context with a fixed time budget."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
 @dataclass
@@ -93,7 +82,7 @@ class Pipeline:
         return Image(repository, digest, tags, json.dumps(event), event_time)
 
     def invoke(
-        self, records: Sequence[dict[str, Any] | str | Image], context: Context | None = None
+        self, records: Sequence[dict[str, Any] | str | Image], context: LocalContext | None = None
     ) -> dict[str, Any]:
         event = {"Records": [self.record(r) if not isinstance(r, dict) else r for r in records]}
         response = function.handler(event, context)

@@ -18,7 +18,7 @@ from localaws.findings import basic_findings
 from .conftest import Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMAND = [sys.executable, "-m", "pipeline.consume"]
+COMMAND = [sys.executable, "-m", "lambdas.queue_consumer"]
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ import contextlib
 import io
 import json
 import os
-import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,13 +26,10 @@ from rich.rule import Rule
 
 from localaws import LocalAws, registry
 from localaws import findings as generate
-from pipeline import layout
 from pipeline.cli import output
-from pipeline.cli.search import print_hits
+from pipeline.cli.demo import show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import ScanKind
-from pipeline.ops import dlq as dlq_ops
-from pipeline.ops.search import Searcher
 
 _WIDTH = 120  # fits the README
 CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo searches for
@@ -69,7 +65,6 @@ IMAGES = (
     Image("tools/debug-shell", "nightly", "basic", 0, has_cve=False, scanned=False),
     Image("web/storefront", "v2.13.9", "basic", 12, has_cve=False, deleted=True),
 )
-_STREAM_SUFFIX = re.compile(r"(?P<tag>.*)-(?P<hex>[0-9a-f]{64})-(?P<time>.*)")
 MALFORMED_BODY = '{"detail-type": "ECR Image Scan", "source": "aws.ecr", "detail": '
 
 
@@ -123,7 +118,7 @@ def _scenario(aws: LocalAws, out: Console) -> None:
     _rule(events, sqs, queue_url)
     out.print(f"Local AWS (moto) at {aws.endpoint_url}, account 123456789012, {aws.region}")
     out.print(
-        f"SQS queue {_name(queue_url)}, redriven to {_name(dlq_url)} after "
+        f"SQS queue {show.queue_name(queue_url)}, redriven to {show.queue_name(dlq_url)} after "
         f"{MAX_RECEIVE_COUNT} receives"
     )
     out.print(f"EventBridge rule {RULE}: ECR and Inspector scan-complete events → the queue")
@@ -149,17 +144,13 @@ def _scenario(aws: LocalAws, out: Console) -> None:
     _drain(queue_url, sqs, out)
 
     out.print(Rule("5. CloudWatch Logs: what landed"))
-    _show_logs(logs, out)
+    show.logs_landed(logs, out)
 
     out.print(Rule(f"6. $ ecr-findings search {CVE}"))
-    _show_search(logs, out)
+    show.cve_search(logs, out, CVE)
 
     out.print(Rule("7. $ ecr-findings dlq status / dlq peek"))
-    _show_dlq(sqs, dlq_url, out)
-
-
-def _name(queue_url: str) -> str:
-    return queue_url.rsplit("/", 1)[-1]
+    show.dead_letters(sqs, dlq_url, out)
 
 
 def _queues(sqs: Any) -> tuple[str, str]:
@@ -267,7 +258,7 @@ def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
 
 def _drain(queue_url: str, sqs: Any, out: Console) -> None:
     from lambdas.findings_logger import handler
-    from pipeline.driver import drive
+    from pipeline.queue_runner import drive
 
     outcomes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -294,107 +285,3 @@ def _drain(queue_url: str, sqs: Any, out: Console) -> None:
     )
     for reason, n in sorted(reasons.items()):
         out.print(f"  {n} × {reason}")
-
-
-def _show_logs(logs: Any, out: Console) -> None:
-    groups = [
-        g["logGroupName"]
-        for page in logs.get_paginator("describe_log_groups").paginate(
-            logGroupNamePrefix=DEFAULT_LOG_GROUP_PREFIX
-        )
-        for g in page["logGroups"]
-    ]
-    columns = {
-        "CRITICAL": "CRIT",
-        "HIGH": "HIGH",
-        "MEDIUM": "MED",
-        "LOW": "LOW",
-        "INFORMATIONAL": "INFO",
-        "UNDEFINED": "UNDEF",
-        "UNTRIAGED": "UNTRI",
-    }
-    severities = tuple(columns)
-    out.print(f"Log groups {DEFAULT_LOG_GROUP_PREFIX}<repository>, events per severity stream:")
-    grid = output.table("Repository", "Image", *columns.values(), "Streams")
-    example: list[str] = []
-    for group in groups:
-        per_image: dict[str, Counter[str]] = defaultdict(Counter)
-        for event in _events(logs, group):
-            severity, _, image = event["logStreamName"].partition("-")
-            per_image[image][severity] += 1
-        names = _stream_names(logs, group)
-        for image, counts in sorted(per_image.items()):
-            tag, digest = _image_label(image)
-            grid.add_row(
-                group.removeprefix(DEFAULT_LOG_GROUP_PREFIX),
-                f"{tag} {digest}",
-                *(str(counts.get(s, "")) for s in severities),
-                str(sum(1 for n in names if n.partition("-")[2] == image)),
-            )
-        if not example and names:
-            example = names
-    out.print(grid)
-    out.print("Streams of one image (SUMMARY is written last: its presence means fully logged):")
-    for name in example:
-        out.print(f"  {name}")
-
-
-def _events(logs: Any, group: str) -> Iterator[dict[str, Any]]:
-    request: dict[str, Any] = {"logGroupName": group}
-    while True:
-        page = logs.filter_log_events(**request)
-        yield from page["events"]
-        if not page.get("nextToken"):
-            return
-        request["nextToken"] = page["nextToken"]
-
-
-def _stream_names(logs: Any, group: str) -> list[str]:
-    names = [
-        s["logStreamName"]
-        for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
-        for s in page["logStreams"]
-    ]
-    order = {name: layout.severity_rank(name.partition("-")[0]) for name in names}
-    return sorted(names, key=lambda n: (n.partition("-")[2], n.startswith("SUMMARY"), order[n]))
-
-
-def _image_label(stream_suffix: str) -> tuple[str, str]:
-    """``<TAG>-<DIGESTHEX>-<TIME>`` → (tag, short digest)."""
-    match = _STREAM_SUFFIX.fullmatch(stream_suffix)
-    return (match["tag"], match["hex"][:12]) if match else (stream_suffix, "")
-
-
-def _show_search(logs: Any, out: Console) -> None:
-    result = Searcher(logs, DEFAULT_LOG_GROUP_PREFIX, rate=20, concurrency=4).search(CVE)
-    print_hits(out, CVE, result)
-
-
-def _short(text: str, width: int = 46) -> str:
-    """One line a message: drop the API name the error starts with, cut the rest."""
-    text = re.sub(r"^[A-Z][A-Za-z]+: ", "", text)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _show_dlq(sqs: Any, dlq_url: str, out: Console) -> None:
-    status = dlq_ops.status(sqs, dlq_url)
-    now = dlq_ops.now_utc()
-    out.print(f"{status.visible} messages in {_name(dlq_url)}")
-    grid = output.table("Reason", "Messages", "Retryable")
-    for reason, count in status.by_reason.most_common():
-        grid.add_row(reason, str(count), str(status.retryable_by_reason.get(reason, 0)))
-    out.print(grid)
-    peeked = output.table("Failed", "Reason", "Repository", "Tag", "Receives", "Message")
-    for message in dlq_ops.peek(sqs, dlq_url, 10):
-        peeked.add_row(
-            output.age(message.failed_at, now),
-            message.reason,
-            output.dash(message.repository),
-            output.dash(message.image_tag),
-            output.dash(message.receive_count),
-            _short(message.letter.message if message.letter else message.body),
-        )
-    out.print(peeked)
-    out.print(
-        "Send them back after a fix with: ecr-findings dlq redrive --reason <reason> (or --native)"
-    )

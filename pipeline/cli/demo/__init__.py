@@ -19,6 +19,6 @@ def demo(
     SQS, drains the queue with the real handler, then prints the log groups and streams, the
     images that have one CVE, and the dead-letter queue.
     """
-    import pipeline.demo as scenario
+    from pipeline.cli.demo import scenario
 
     scenario.run(keep_running=keep_running)
