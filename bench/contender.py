@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.endpoint import admin_request
+from localaws.fastserver.process import admin_request
 from pipeline.lambda_context import LocalContext
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]

@@ -74,7 +74,7 @@ class Dataset:
         )
 
     def seed_items(self) -> list[dict[str, Any]]:
-        """What the fake endpoint serves (see bench.fakes.ecr)."""
+        """What the fake endpoint serves (see localaws.fastserver.ecr)."""
         return [
             {
                 "registryId": DEFAULT_ACCOUNT,

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from bench import baseline, dataset, profile_summary, report
-from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
+from localaws.fastserver.process import PROJECT_ROOT, FakeAwsProcess
 from localaws.registry import event_time
 from pipeline.config import Settings, load_settings
 

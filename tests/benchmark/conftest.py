@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bench.endpoint import FakeAwsProcess
+from localaws.fastserver.process import FakeAwsProcess
 
 
 @pytest.fixture(scope="session")

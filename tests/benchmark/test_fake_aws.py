@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bench.endpoint import FakeAwsProcess
-from bench.fakes.sqs import attributes_md5
+from localaws.fastserver.process import FakeAwsProcess
+from localaws.fastserver.sqs import attributes_md5
 
 Client = Callable[[str], Any]
 DIGEST = "sha256:" + "ab" * 32
@@ -18,7 +18,9 @@ GROUP, STREAM = "/aws/ecr/image-scan-findings/app", "HIGH-v1-ab-2026"
 
 
 def _seed(fake_aws: FakeAwsProcess, n: int, kind: str = "basic") -> list[dict[str, Any]]:
-    findings = [{"name": f"CVE-2026-{i:05d}", "severity": "HIGH"} for i in range(n)]
+    # Enhanced findings have a title where basic ones have a name.
+    key = "title" if kind == "enhanced" else "name"
+    findings = [{key: f"CVE-2026-{i:05d}", "severity": "HIGH"} for i in range(n)]
     fake_aws.seed(
         [
             {

@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 import orjson
 
-from localaws import logs_rules
-from localaws.protocol import Call, Reply, error_reply
-from localaws.state import HarnessState, PutLogEventsRecord
+from localaws.motoserver.protocol import Call, Reply, error_reply
+from localaws.motoserver.state import HarnessState, PutLogEventsRecord
+from localaws.rules import logs as logs_rules
 
 Forward = Callable[[bytes], Reply]
 

@@ -1,4 +1,9 @@
-"""CloudWatch Logs rules that moto does not enforce, as pure checks on request parameters."""
+"""CloudWatch Logs rules, as pure checks on request parameters: names, PutLogEvents limits, and
+the timestamps it drops and reports in ``rejectedLogEventsInfo`` (moto enforces none of them).
+
+A problem is a sentence saying why AWS refuses the request (``InvalidParameterException``);
+every front end refuses with that sentence and records it as a violation.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ def stream_name_problem(name: object) -> str | None:
     return None
 
 
-def batch_bytes(events: Sequence[dict[str, Any]]) -> int:
+def batch_bytes(events: Sequence[Any]) -> int:
     """PutLogEvents' batch size: UTF-8 message bytes plus a fixed overhead per event."""
     return sum(
         len(str(e.get("message", "")).encode()) + limits.PUT_LOG_EVENTS_EVENT_OVERHEAD
@@ -48,6 +53,8 @@ def batch_problem(events: object) -> str | None:
         return "a PutLogEvents batch must hold at least one log event"
     if not all(isinstance(e, dict) and isinstance(e.get("timestamp"), int) for e in events):
         return "every log event needs an integer timestamp"
+    if not all(isinstance(e.get("message"), str) and e["message"] for e in events):
+        return "every log event needs a message of at least one character"
     if len(events) > limits.PUT_LOG_EVENTS_MAX_EVENTS:
         return f"{len(events)} log events, over {limits.PUT_LOG_EVENTS_MAX_EVENTS} per batch"
     size = batch_bytes(events)

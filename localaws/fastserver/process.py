@@ -1,7 +1,8 @@
-"""Start the fake AWS endpoint in its own process and drive its admin API."""
+"""Start the fast endpoint in its own process and drive its admin API."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -13,15 +14,20 @@ from typing import Any
 
 import orjson
 
+from localaws.rules.faults import Fault
+
 STARTUP_TIMEOUT_S = 30.0
 ADMIN_TIMEOUT_S = 120.0
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The endpoint is local: never route admin calls through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class FakeAwsProcess:
-    """``with FakeAwsProcess(latency_ms=10) as aws: aws.url, aws.seed(...), aws.stats()``."""
+    """``with FakeAwsProcess(latency_ms=10) as aws: aws.url, aws.seed(...), aws.stats()``.
+
+    ``reset("all")`` also forgets pending faults and seeds; ``reset("stats")`` forgets faults.
+    """
 
     def __init__(self, latency_ms: float = 10.0) -> None:
         self.latency_ms = latency_ms
@@ -30,7 +36,7 @@ class FakeAwsProcess:
 
     def __enter__(self) -> FakeAwsProcess:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.fake_aws", "--latency-ms", str(self.latency_ms)],
+            [sys.executable, "-m", "localaws.fastserver.app", "--latency-ms", str(self.latency_ms)],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -67,6 +73,21 @@ class FakeAwsProcess:
 
     def seed(self, images: list[dict[str, Any]]) -> int:
         return int(self._admin("POST", "/_seed", {"images": images})["seeded"])
+
+    def inject_fault(
+        self,
+        operation: str,
+        *,
+        code: str = "ThrottlingException",
+        status: int = 400,
+        times: int = 1,
+        after: int = 0,
+        message: str = "Rate exceeded",
+        delay_s: float = 0.0,
+    ) -> None:
+        """As ``LocalAws.inject_fault``: the next ``times`` calls (after ``after``) fail."""
+        fault = Fault(operation, code, status, message, times, after, delay_s)
+        self._admin("POST", "/_fault", dataclasses.asdict(fault))
 
     def reset(self, scope: str = "stats") -> None:
         self._admin("POST", "/_reset", {"scope": scope})

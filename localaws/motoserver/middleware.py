@@ -6,9 +6,9 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from localaws import ecr_api, logs_api
-from localaws.protocol import Call, Reply, error_reply, identify, read_body
-from localaws.state import HarnessState
+from localaws.motoserver import ecr_api, logs_api
+from localaws.motoserver.protocol import Call, Reply, error_reply, identify, read_body
+from localaws.motoserver.state import HarnessState
 
 Handler = Callable[[Call, HarnessState, Callable[[bytes], Reply]], Reply]
 

@@ -1,11 +1,15 @@
-"""A fast fake AWS endpoint for the benchmark: ECR findings, CloudWatch Logs, SQS.
+"""The fast front end of the local AWS, for the benchmark: ECR findings, CloudWatch Logs, SQS.
 
 It speaks the AWS JSON protocol (the operation is named by the ``X-Amz-Target`` header), waits
-a fixed latency before answering every AWS call, and counts what it receives. It runs in its
-own process (``python -m bench.fake_aws``) so that its CPU is not charged to the contender.
+a fixed latency before answering every AWS call, answers from the rule book (``localaws.rules``)
+and counts what it receives. It runs in its own process (``python -m localaws.fastserver.app``,
+started by ``localaws.fastserver.process``) so that its CPU is not charged to a client measured
+in another process.
 
 Admin endpoints (not AWS, no latency):
-- ``POST /_seed``  ``{"images": [...]}``: scan findings to serve (see ``bench.fakes.ecr``);
+- ``POST /_seed``  ``{"images": [...]}``: scan findings to serve (see ``fastserver.ecr``);
+- ``POST /_fault`` ``{"operation": ..., "code": ..., ...}``: answer the next calls to an
+  operation with an error (the fields of ``localaws.rules.faults.Fault``);
 - ``POST /_reset`` ``{"scope": "stats" | "logs" | "all"}``: clear counters; also logs; also seeds;
 - ``GET /_stats``: calls per operation, error codes, PutLogEvents limit violations, and per
   stream the events, bytes and PutLogEvents calls received since the last reset.
@@ -25,10 +29,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from bench.fakes.ecr import EcrService
-from bench.fakes.errors import ApiError
-from bench.fakes.logs import LogsService
-from bench.fakes.sqs import SqsService
+from localaws.fastserver.ecr import EcrService
+from localaws.fastserver.logs import LogsService
+from localaws.fastserver.sqs import SqsService
+from localaws.rules.errors import ApiError
+from localaws.rules.faults import Fault, FaultBook
 
 # Room for 1 MiB PutLogEvents batches (JSON-escaped) and for the seed of a large data set.
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -47,6 +52,7 @@ class FakeAws:
         self.logs = LogsService()
         self.ecr = EcrService()
         self.sqs = SqsService()
+        self.faults = FaultBook()
         self.services: dict[str, dict[str, Operation]] = {
             "Logs_20140328": self.logs.operations,
             "AmazonEC2ContainerRegistry_V20150921": self.ecr.operations,
@@ -62,6 +68,7 @@ class FakeAws:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_post("/", self.handle_aws)
         app.router.add_post("/_seed", self.handle_seed)
+        app.router.add_post("/_fault", self.handle_fault)
         app.router.add_post("/_reset", self.handle_reset)
         app.router.add_get("/_stats", self.handle_stats)
         return app
@@ -79,6 +86,10 @@ class FakeAws:
                 self.unknown[target or request.headers.get("Content-Type", "?")] += 1
                 raise ApiError("UnknownOperationException", f"not emulated: {target!r}")
             self.calls[name] += 1
+            fault = self.faults.take(name)
+            if fault is not None:
+                await asyncio.sleep(fault.delay_s)
+                raise ApiError(fault.code, fault.message, fault.status)
             payload = operation(orjson.loads(body) if body else {})
             status = 200
         except ApiError as exc:
@@ -95,7 +106,17 @@ class FakeAws:
 
     async def handle_seed(self, request: web.Request) -> web.Response:
         seed = orjson.loads(await request.read())
-        return _json({"seeded": self.ecr.seed(seed.get("images") or [])})
+        try:
+            return _json({"seeded": self.ecr.seed(seed.get("images") or [])})
+        except (KeyError, ValueError) as exc:  # a finding the ECR model does not know
+            return _json({"error": str(exc)}, status=400)
+
+    async def handle_fault(self, request: web.Request) -> web.Response:
+        try:
+            self.faults.add(Fault(**orjson.loads(await request.read())))
+        except (TypeError, ValueError) as exc:
+            return _json({"error": str(exc)}, status=400)
+        return _json({"faults": len(self.faults.pending())})
 
     async def handle_reset(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -106,6 +127,7 @@ class FakeAws:
         self.errors.clear()
         self.unknown.clear()
         self.max_in_flight = 0
+        self.faults.clear()
         self.logs.reset_stats()
         if scope in ("logs", "all"):
             self.logs.reset_all()

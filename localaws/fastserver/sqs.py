@@ -1,4 +1,5 @@
-"""SQS SendMessage / SendMessageBatch, in memory: only what the consumer's DLQ path calls."""
+"""SQS for the fast endpoint: SendMessage / SendMessageBatch in memory, only what the consumer's
+DLQ path calls (moto serves SQS to the other front end)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.fakes.errors import ApiError
+from localaws.rules.errors import ApiError
 from pipeline import limits
 
 Request = dict[str, Any]

@@ -6,8 +6,8 @@ import threading
 from collections import Counter
 from typing import NamedTuple
 
-from localaws.faults import FaultBook
-from localaws.scans import ScanBook
+from localaws.rules.ecr import ScanBook
+from localaws.rules.faults import FaultBook
 
 
 class PutLogEventsRecord(NamedTuple):

@@ -18,10 +18,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from localaws.faults import Fault
-from localaws.middleware import RESET_PATH, LocalAwsMiddleware
-from localaws.scans import SeededScan
-from localaws.state import HarnessState, PutLogEventsRecord
+from localaws.motoserver.middleware import RESET_PATH, LocalAwsMiddleware
+from localaws.motoserver.state import HarnessState, PutLogEventsRecord
+from localaws.rules.ecr import SeededScan
+from localaws.rules.faults import Fault
 from pipeline.events import ScanKind
 
 FAKE_CREDENTIALS = {
@@ -140,7 +140,7 @@ class LocalAws:
         findings: Iterable[Mapping[str, Any]],
         *,
         kind: ScanKind = "basic",
-        status: str = "COMPLETE",
+        status: str | None = None,
         description: str | None = None,
         registry_id: str | None = None,
         region: str | None = None,
@@ -150,6 +150,7 @@ class LocalAws:
     ) -> SeededScan:
         """What DescribeImageScanFindings answers for this image (the image must be in moto).
 
+        ``status`` None: what a finished scan of that ``kind`` reports (COMPLETE or ACTIVE).
         ``registry_id``/``region`` of None match any account/region. ``severity_counts``
         overrides the counts derived from ``findings`` (e.g. to emulate "COMPLETE but the
         findings are not readable yet"). Seeding the same image again replaces the scan and

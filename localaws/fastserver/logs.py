@@ -1,8 +1,9 @@
-"""CloudWatch Logs, in memory: groups, streams, events, and PutLogEvents limits enforced.
+"""CloudWatch Logs for the fast endpoint, in memory: groups, streams, events; names, PutLogEvents
+limits and rejected timestamps as the rule book (``localaws.rules.logs``) says.
 
-Every PutLogEvents that breaks a limit is refused the way AWS refuses it
-(InvalidParameterException) and also recorded as a violation, so that the benchmark can fail
-loudly even when the client swallows the error.
+Every request that breaks a rule is refused the way AWS refuses it (InvalidParameterException)
+and also recorded as a violation, so that the benchmark can fail loudly even when the client
+swallows the error.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.fakes.errors import ApiError
+from localaws.rules import logs as rules
+from localaws.rules.errors import ApiError
 from pipeline import limits
 
 Request = dict[str, Any]
@@ -93,7 +95,11 @@ class LogsService:
     # -- operations --------------------------------------------------------------------------
 
     def create_log_group(self, req: Request) -> Response:
-        name = _required_str(req, "logGroupName")
+        name = req.get("logGroupName")
+        problem = rules.group_name_problem(name)
+        if problem:
+            raise self._violation("CreateLogGroup", name, None, problem)
+        assert isinstance(name, str)
         if name in self.groups:
             raise ApiError(
                 "ResourceAlreadyExistsException", "The specified log group already exists"
@@ -102,12 +108,12 @@ class LogsService:
         return {}
 
     def create_log_stream(self, req: Request) -> Response:
+        group_name, name = req.get("logGroupName"), req.get("logStreamName")
+        problem = rules.group_name_problem(group_name) or rules.stream_name_problem(name)
+        if problem:
+            raise self._violation("CreateLogStream", group_name, name, problem)
+        assert isinstance(name, str)
         group = self._group(req)
-        name = _required_str(req, "logStreamName")
-        if len(name) > limits.LOG_STREAM_NAME_MAX or any(
-            c in name for c in limits.LOG_STREAM_FORBIDDEN
-        ):
-            raise ApiError("InvalidParameterException", f"invalid log stream name {name!r}")
         if name in group.streams:
             raise ApiError(
                 "ResourceAlreadyExistsException", "The specified log stream already exists"
@@ -124,50 +130,31 @@ class LogsService:
         return {}
 
     def put_log_events(self, req: Request) -> Response:
+        group_name, stream_name = req.get("logGroupName"), req.get("logStreamName")
+        events = req.get("logEvents")
+        problem = (
+            rules.group_name_problem(group_name)
+            or rules.stream_name_problem(stream_name)
+            or rules.batch_problem(events)
+        )
+        if problem:
+            raise self._violation("PutLogEvents", group_name, stream_name, problem)
+        assert isinstance(events, list)
         group = self._group(req)
         stream = self._stream(group, req)
-        events = req.get("logEvents")
-        if not isinstance(events, list) or not events:
-            raise self._violation(group, stream, "logEvents is empty")
-        timestamps: list[int] = []
-        messages: list[str] = []
-        size = 0
-        for event in events:
-            message, timestamp = event.get("message"), event.get("timestamp")
-            if not isinstance(message, str) or not message:
-                raise self._violation(group, stream, "a log event has no message")
-            if not isinstance(timestamp, int):
-                raise self._violation(group, stream, "a log event has no integer timestamp")
-            size += len(message.encode()) + limits.PUT_LOG_EVENTS_EVENT_OVERHEAD
-            timestamps.append(timestamp)
-            messages.append(message)
-        if len(events) > limits.PUT_LOG_EVENTS_MAX_EVENTS:
-            raise self._violation(
-                group, stream, f"{len(events)} events > {limits.PUT_LOG_EVENTS_MAX_EVENTS}"
-            )
-        if size > limits.PUT_LOG_EVENTS_MAX_BYTES:
-            raise self._violation(
-                group, stream, f"batch of {size} bytes > {limits.PUT_LOG_EVENTS_MAX_BYTES}"
-            )
-        if any(a > b for a, b in zip(timestamps, timestamps[1:], strict=False)):
-            raise self._violation(group, stream, "log events are not in chronological order")
-        if timestamps[-1] - timestamps[0] > limits.PUT_LOG_EVENTS_MAX_SPAN_MS:
-            raise self._violation(group, stream, "log events span more than 24 hours")
-
         stream.puts += 1
         stream.events += len(events)
-        stream.bytes += size
+        stream.bytes += rules.batch_bytes(events)
         response: Response = {"nextSequenceToken": f"{len(stream.messages):0{TOKEN_DIGITS}d}"}
-        accepted, rejected = self._screen(group, timestamps)
-        if rejected:
-            response["rejectedLogEventsInfo"] = rejected
-            self.rejected_events += len(events) - len(accepted)
-        now = self._now_ms()
-        for index in accepted:
-            stream.timestamps.append(timestamps[index])
-            stream.messages.append(messages[index])
-        if accepted:
-            stream.ingested_ms = now
+        split = rules.split_by_age(events, self._now_ms(), group.retention_days)
+        if split.rejected_info:
+            response["rejectedLogEventsInfo"] = split.rejected_info
+            self.rejected_events += len(events) - len(split.kept)
+        for event in split.kept:
+            stream.timestamps.append(event["timestamp"])
+            stream.messages.append(event["message"])
+        if split.kept:
+            stream.ingested_ms = self._now_ms()
         return response
 
     def get_log_events(self, req: Request) -> Response:
@@ -271,37 +258,11 @@ class LogsService:
             raise ApiError("ResourceNotFoundException", "The specified log stream does not exist.")
         return stream
 
-    def _violation(self, group: Group, stream: Stream, reason: str) -> ApiError:
+    def _violation(self, operation: str, group: object, stream: object, reason: str) -> ApiError:
         self.violations.append(
-            {
-                "operation": "PutLogEvents",
-                "group": group.name,
-                "stream": stream.name,
-                "reason": reason,
-            }
+            {"operation": operation, "group": group, "stream": stream, "reason": reason}
         )
         return ApiError("InvalidParameterException", reason)
-
-    def _screen(self, group: Group, timestamps: list[int]) -> tuple[list[int], Response]:
-        """Indexes CloudWatch would store, and the rejectedLogEventsInfo for the others."""
-        now = self._now_ms()
-        too_old_before = now - limits.MAX_AGE_MS
-        expired_before = now - (group.retention_days or 0) * 86_400_000
-        too_new_after = now + limits.MAX_FUTURE_MS
-        # As the API reports them: the too-new run starts at its index (inclusive); the
-        # too-old and expired runs end at theirs (exclusive).
-        info: Response = {}
-        accepted = []
-        for index, ts in enumerate(timestamps):
-            if ts > too_new_after:
-                info.setdefault("tooNewLogEventStartIndex", index)
-            elif ts < too_old_before:
-                info["tooOldLogEventEndIndex"] = index + 1
-            elif group.retention_days and ts < expired_before:
-                info["expiredLogEventEndIndex"] = index + 1
-            else:
-                accepted.append(index)
-        return accepted, info
 
     @staticmethod
     def _fill_forward(stream: Stream, start: int, limit: int) -> int:

@@ -1,4 +1,4 @@
-"""An AWS JSON-protocol error, raised by a fake service and turned into a 400 response."""
+"""An AWS error as the rule book raises it; each front end sends it in its client's protocol."""
 
 from __future__ import annotations
 
