@@ -5,11 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from localaws.findings import findings_of_kind
+from localaws.rules.ecr import SeededScan
 from pipeline.events import ScanKind
+from pipeline.ops.scanevents import scan_complete_event
+
+if TYPE_CHECKING:
+    from localaws.motoserver.server import LocalAws
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -107,12 +114,6 @@ def repository_arn(
     return f"arn:aws:ecr:{region}:{account}:repository/{repository}"
 
 
-def event_time(moment: datetime | None = None) -> str:
-    """EventBridge's ``time`` format: ISO 8601 UTC to the second."""
-    moment = moment or datetime.now(UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def scan_event(
     *,
     kind: ScanKind = "basic",
@@ -127,45 +128,90 @@ def scan_event(
     scan_status: str | None = None,
     include_account: bool = True,
 ) -> dict[str, Any]:
-    """The event EventBridge delivers when a scan finishes, shaped like AWS's sample events.
+    """The event EventBridge delivers when a scan finishes, built by the product's encoder
+    (``pipeline.ops.scanevents``), which the consumer's decoder reads back.
 
     basic: source ``aws.ecr``, ``ECR Image Scan``, ``COMPLETE``, ``repository-name`` the name.
     enhanced: source ``aws.inspector2``, ``Inspector2 Scan``, ``INITIAL_SCAN_COMPLETE``,
     ``repository-name`` the repository ARN, counts with a ``TOTAL``.
-    ``severity_counts`` None leaves ``finding-severity-counts`` out, as AWS may.
+    Beyond what the encoder builds, as AWS's events may: ``severity_counts`` None leaves
+    ``finding-severity-counts`` out; ``scan_status`` another status; ``time`` a text sent as is;
     ``include_account=False`` drops ``account``, as moto's EventBridge → SQS delivery does.
     """
-    arn = repository_arn(repository, account=account, region=region)
-    detail: dict[str, Any] = {}
-    if kind == "basic":
-        source, detail_type = "aws.ecr", "ECR Image Scan"
-        detail["scan-status"] = scan_status or "COMPLETE"
-        detail["repository-name"] = repository
-    elif kind == "enhanced":
-        source, detail_type = "aws.inspector2", "Inspector2 Scan"
-        detail["scan-status"] = scan_status or "INITIAL_SCAN_COMPLETE"
-        detail["repository-name"] = arn
-    else:
+    if kind not in ("basic", "enhanced"):
         raise ValueError(f"kind must be 'basic' or 'enhanced', not {kind!r}")
-    if severity_counts is not None:
-        counts = dict(severity_counts)
-        if kind == "enhanced" and "TOTAL" not in counts:
-            counts["TOTAL"] = sum(counts.values())
-        detail["finding-severity-counts"] = counts
-    detail["image-digest"] = digest
-    detail["image-tags"] = list(tags)
-
-    event: dict[str, Any] = {
-        "version": "0",
-        "id": event_id or str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": source,
-        "account": account,
-        "time": time if isinstance(time, str) else event_time(time),
-        "region": region,
-        "resources": [arn],
-        "detail": detail,
-    }
+    moment = time if isinstance(time, datetime) else datetime.now(UTC)
+    event = scan_complete_event(
+        kind=kind,
+        account=account,
+        region=region,
+        repository=repository,
+        repository_arn=repository_arn(repository, account=account, region=region),
+        digest=digest,
+        tags=tags,
+        completed_at=moment,
+        severity_counts=severity_counts,
+        event_id=event_id,
+    )
+    if isinstance(time, str):
+        event["time"] = time
+    if severity_counts is None:
+        event["detail"].pop("finding-severity-counts", None)
+    if scan_status is not None:
+        event["detail"]["scan-status"] = scan_status
     if not include_account:
         del event["account"]
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class PushedImage:
+    """An image pushed to moto's ECR, and its seeded scan (None: pushed, never scanned)."""
+
+    repository: str
+    tag: str | None
+    digest: str
+    kind: ScanKind
+    scan: SeededScan | None
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return (self.tag,) if self.tag else ()
+
+
+def push_scanned_image(
+    aws: LocalAws,
+    ecr_client: Any,
+    repository: str,
+    tag: str | None,
+    findings: Iterable[Mapping[str, Any]] | int = 0,
+    *,
+    kind: ScanKind = "basic",
+    content: str | None = None,
+    seed: int | str = 0,
+    include_cves: Sequence[str] = (),
+    scanned: bool = True,
+    **scan: Any,
+) -> PushedImage:
+    """Create the repository, push the image and seed its scan: what the demo, the tests and
+    the benchmark's seeds start from.
+
+    ``findings`` a number: that many generated findings of the scan's kind (``seed``,
+    ``include_cves``; enhanced ones name the image). ``scan``: ``LocalAws.seed_scan``'s
+    keywords (``status``, ``severity_counts``, ``registry_id``, ``completed_at``, …).
+    """
+    create_repository(ecr_client, repository)
+    digest = push_image(ecr_client, repository, tag, content=content)
+    tags = (tag,) if tag else ()
+    if isinstance(findings, int):
+        findings = findings_of_kind(
+            kind,
+            findings,
+            seed=seed,
+            repository=repository,
+            digest=digest,
+            tags=tags,
+            include_cves=include_cves,
+        )
+    seeded = aws.seed_scan(repository, digest, findings, kind=kind, **scan) if scanned else None
+    return PushedImage(repository, tag, digest, kind, seeded)

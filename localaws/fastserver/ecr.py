@@ -1,6 +1,6 @@
 """ECR for the fast endpoint: the images it was seeded with, answered by the rule book.
 
-A seed item names one image and its scan (see ``ScanSeed.item`` in ``localaws.registry``):
+A seed item (``seed_item``) names one image and its scan:
 ``registryId``, ``repositoryName``, ``imageDigest``, ``imageTags``, ``kind``, ``findings`` (wire
 form), and optionally ``status``, ``findingSeverityCounts``, ``imageScanCompletedAt`` and
 ``vulnerabilitySourceUpdatedAt`` (epoch seconds). Here an image exists exactly when it was seeded.
@@ -8,15 +8,48 @@ form), and optionally ``status``, ``findingSeverityCounts``, ``imageScanComplete
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from localaws.rules import ecr
+from pipeline.events import ScanKind
 
 Request = dict[str, Any]
 Response = dict[str, Any]
 
 DEFAULT_ACCOUNT = "123456789012"
+
+
+def seed_item(
+    *,
+    repository: str,
+    digest: str,
+    tags: Sequence[str],
+    kind: ScanKind,
+    findings: Sequence[Mapping[str, Any]],
+    registry_id: str = DEFAULT_ACCOUNT,
+    status: str | None = None,
+    severity_counts: Mapping[str, int] | None = None,
+    completed_at: float | None = None,
+    source_updated_at: float | None = None,
+) -> dict[str, Any]:
+    """One image and its scan, as ``POST /_seed`` takes it (findings in wire form)."""
+    item: dict[str, Any] = {
+        "registryId": registry_id,
+        "repositoryName": repository,
+        "imageDigest": digest,
+        "imageTags": list(tags),
+        "kind": kind,
+        "findings": list(findings),
+    }
+    optional = {
+        "status": status,
+        "findingSeverityCounts": None if severity_counts is None else dict(severity_counts),
+        "imageScanCompletedAt": completed_at,
+        "vulnerabilitySourceUpdatedAt": source_updated_at,
+    }
+    item.update({k: v for k, v in optional.items() if v is not None})
+    return item
 
 
 class EcrService:

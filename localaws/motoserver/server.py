@@ -18,17 +18,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from localaws.env import DEFAULT_REGION, endpoint_environment
 from localaws.motoserver.middleware import RESET_PATH, LocalAwsMiddleware
 from localaws.motoserver.state import HarnessState, PutLogEventsRecord
 from localaws.rules.ecr import SeededScan
 from localaws.rules.faults import Fault
 from pipeline.events import ScanKind
-
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-DEFAULT_REGION = "us-east-1"
 
 
 def _quiet_handler() -> type:
@@ -106,13 +101,7 @@ class LocalAws:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point AWS SDKs (and subprocesses) at this endpoint."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            **FAKE_CREDENTIALS,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_REGION": self.region,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        return endpoint_environment(self.endpoint_url, self.region)
 
     def reset(self) -> None:
         """Empty moto (``POST /moto-api/reset``) and forget seeds, faults and records."""

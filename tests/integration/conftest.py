@@ -13,7 +13,7 @@ import pytest
 
 import lambdas.findings_logger as function
 from localaws import LocalAws
-from localaws.registry import create_repository, push_image, scan_event
+from localaws.registry import push_scanned_image, scan_event
 from pipeline import layout
 from pipeline.lambda_context import LocalContext
 
@@ -59,17 +59,18 @@ class Pipeline:
         include_account: bool = True,
         content: str | None = None,
     ) -> Image:
-        create_repository(self.ecr, repository)
-        digest = push_image(self.ecr, repository, tag, content=content)
-        self.aws.seed_scan(
+        pushed = push_scanned_image(
+            self.aws,
+            self.ecr,
             repository,
-            digest,
+            tag,
             findings,
             kind=kind,  # type: ignore[arg-type]
+            content=content,
             status=status,
             severity_counts=severity_counts,
         )
-        tags = (tag,) if tag else ()
+        digest, tags = pushed.digest, pushed.tags
         event = scan_event(
             kind=kind,  # type: ignore[arg-type]
             repository=repository,

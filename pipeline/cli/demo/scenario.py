@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from localaws import LocalAws, registry
-from localaws import findings as generate
+from localaws.env import without_aws
 from pipeline.cli import output
 from pipeline.cli.demo import show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
@@ -91,6 +91,8 @@ def run(*, keep_running: bool = False) -> None:
 @contextlib.contextmanager
 def _environment(aws: LocalAws) -> Iterator[None]:
     saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(without_aws(saved))
     os.environ.update(aws.env())
     os.environ.update(
         {
@@ -99,7 +101,7 @@ def _environment(aws: LocalAws) -> Iterator[None]:
             "FINDINGS_LOG_GROUP_PREFIX": DEFAULT_LOG_GROUP_PREFIX,
         }
     )
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "LOG_KMS_KEY_ARN", "LOG_RETENTION_DAYS"):
+    for name in ("LOG_KMS_KEY_ARN", "LOG_RETENTION_DAYS"):
         os.environ.pop(name, None)
     try:
         yield
@@ -185,36 +187,26 @@ def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
     for repository in sorted({i.repository for i in IMAGES}):
         registry.create_repository(ecr, repository)
     for n, image in enumerate(IMAGES):
-        content = f"{image.repository}:{image.tag or 'untagged'}:demo"
-        digest = registry.push_image(ecr, image.repository, image.tag, content=content)
-        tags = [image.tag] if image.tag else []
-        cves = [CVE] if image.has_cve else []
-        found = generate.findings_of_kind(
-            image.kind,
+        pushed = registry.push_scanned_image(
+            aws,
+            ecr,
+            image.repository,
+            image.tag,
             image.findings,
+            kind=image.kind,
+            content=f"{image.repository}:{image.tag or 'untagged'}:demo",
             seed=n,
-            repository=image.repository,
-            digest=digest,
-            tags=tags,
-            include_cves=cves,
+            include_cves=[CVE] if image.has_cve else [],
+            scanned=image.scanned,
         )
-        counts: Mapping[str, int] | None = None
-        if image.scanned:
-            scan = aws.seed_scan(
-                image.repository,
-                digest,
-                found,
-                kind=image.kind,
-                status="ACTIVE" if image.kind == "enhanced" else "COMPLETE",
-            )
-            counts = scan.severity_counts
+        digest = pushed.digest
         scan_events.append(
             registry.scan_event(
                 kind=image.kind,
                 repository=image.repository,
                 digest=digest,
-                tags=tags,
-                severity_counts=counts,
+                tags=pushed.tags,
+                severity_counts=pushed.scan.severity_counts if pushed.scan else None,
             )
         )
         grid.add_row(

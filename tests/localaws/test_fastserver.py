@@ -1,4 +1,5 @@
-"""The benchmark's fake AWS endpoint, through boto3: pagination, errors, limits and counters."""
+"""The fast front end (the benchmark's endpoint), through boto3: what only it does (its own
+CloudWatch Logs and SQS, counters, admin API, latency), and the rules as it serves them."""
 
 from __future__ import annotations
 
