@@ -74,20 +74,10 @@ class FakeAwsProcess:
     def seed(self, images: list[dict[str, Any]]) -> int:
         return int(self._admin("POST", "/_seed", {"images": images})["seeded"])
 
-    def inject_fault(
-        self,
-        operation: str,
-        *,
-        code: str = "ThrottlingException",
-        status: int = 400,
-        times: int = 1,
-        after: int = 0,
-        message: str = "Rate exceeded",
-        delay_s: float = 0.0,
-    ) -> None:
-        """As ``LocalAws.inject_fault``: the next ``times`` calls (after ``after``) fail."""
-        fault = Fault(operation, code, status, message, times, after, delay_s)
-        self._admin("POST", "/_fault", dataclasses.asdict(fault))
+    def inject_fault(self, operation: str, **options: Any) -> None:
+        """As ``LocalAws.inject_fault`` (same options and defaults, those of ``Fault``): the next
+        ``times`` calls to ``operation``, after ``after`` more, fail."""
+        self._admin("POST", "/_fault", dataclasses.asdict(Fault(operation, **options)))
 
     def reset(self, scope: str = "stats") -> None:
         self._admin("POST", "/_reset", {"scope": scope})

@@ -16,11 +16,11 @@ class Fault:
     """
 
     operation: str
-    code: str
-    status: int
-    message: str
-    times: int
-    after: int
+    code: str = "ThrottlingException"
+    status: int = 400
+    message: str = "Rate exceeded"
+    times: int = 1
+    after: int = 0
     delay_s: float = 0.0
 
 
