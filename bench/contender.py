@@ -15,14 +15,14 @@ import importlib
 import os
 import resource
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from bench.endpoint import admin_request
+from localaws.fastserver.process import admin_request
+from pipeline.lambda_context import LocalContext
 
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 HANDLERS = {
@@ -30,18 +30,7 @@ HANDLERS = {
     "baseline": "bench.baseline:handler",
 }
 LAMBDA_TIMEOUT_MS = 15 * 60 * 1000
-
-
-class BenchContext:
-    """The part of Lambda's context object the handler uses: a 15-minute budget."""
-
-    def __init__(self, budget_ms: int = LAMBDA_TIMEOUT_MS) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self.function_name = "ecr-findings-logger-bench"
-        self._deadline = time.monotonic() + budget_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+FUNCTION_NAME = "ecr-findings-logger-bench"
 
 
 def load_handler(which: str) -> Handler:
@@ -83,7 +72,7 @@ def measure(
     for path in event_files:
         event = orjson.loads(path.read_bytes())
         admin_request(endpoint, "POST", "/_reset", {"scope": "stats"})
-        context = BenchContext()
+        context = LocalContext(LAMBDA_TIMEOUT_MS, FUNCTION_NAME)
         times0 = os.times()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         response = handler(event, context)
@@ -106,7 +95,7 @@ def measure(
         event_file, output = profile
         event = orjson.loads(event_file.read_bytes())
         profiler = cProfile.Profile(time.process_time)
-        profiler.runcall(handler, event, BenchContext())
+        profiler.runcall(handler, event, LocalContext(LAMBDA_TIMEOUT_MS, FUNCTION_NAME))
         profiler.dump_stats(output)
     return result
 

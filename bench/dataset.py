@@ -17,11 +17,13 @@ from typing import Any
 
 import orjson
 
+from localaws import findings as generate
+from localaws.fastserver.ecr import seed_item
+from localaws.registry import DEFAULT_ACCOUNT, DEFAULT_REGION, scan_event
+from localaws.rules import ecr as ecr_rules
+from localaws.shapes import shape, to_wire
 from pipeline import layout
 from pipeline.events import ScanKind
-from pipeline.local import findings as generate
-from pipeline.local.registry import DEFAULT_ACCOUNT, DEFAULT_REGION, scan_event
-from pipeline.local.shapes import shape, to_wire
 
 REPOSITORIES = (
     "payments/api",
@@ -50,7 +52,7 @@ class Image:
     findings: tuple[dict[str, Any], ...]  # wire form, as DescribeImageScanFindings sends them
 
     def severity_counts(self) -> dict[str, int]:
-        return dict(Counter(str(f.get("severity") or "UNDEFINED") for f in self.findings))
+        return ecr_rules.severity_counts(self.findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,19 +76,19 @@ class Dataset:
         )
 
     def seed_items(self) -> list[dict[str, Any]]:
-        """What the fake endpoint serves (see bench.fakes.ecr)."""
+        """What the fake endpoint serves (see localaws.fastserver.ecr)."""
         return [
-            {
-                "registryId": DEFAULT_ACCOUNT,
-                "repositoryName": image.repository,
-                "imageDigest": image.digest,
-                "imageTags": list(image.tags),
-                "kind": image.kind,
-                "findings": list(image.findings),
-                "findingSeverityCounts": image.severity_counts(),
-                "imageScanCompletedAt": self.scanned_at,
-                "vulnerabilitySourceUpdatedAt": self.scanned_at - 3600,
-            }
+            seed_item(
+                registry_id=DEFAULT_ACCOUNT,
+                repository=image.repository,
+                digest=image.digest,
+                tags=image.tags,
+                kind=image.kind,
+                findings=image.findings,
+                severity_counts=image.severity_counts(),
+                completed_at=self.scanned_at,
+                source_updated_at=self.scanned_at - 3600,
+            )
             for image in self.images
         ]
 

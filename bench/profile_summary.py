@@ -10,7 +10,7 @@ import pstats
 import re
 from typing import Any
 
-from bench.endpoint import PROJECT_ROOT
+from localaws.fastserver.process import PROJECT_ROOT
 
 # Checked in order; the first fragment found in "<file>:<function>" names the layer.
 LAYERS: tuple[tuple[str, str], ...] = (

@@ -25,20 +25,10 @@ from typing import Any
 import orjson
 
 from bench import baseline, dataset, profile_summary, report
-from bench.endpoint import PROJECT_ROOT, FakeAwsProcess
+from localaws.env import fake_environment, without_aws
+from localaws.fastserver.process import PROJECT_ROOT, FakeAwsProcess
 from pipeline.config import Settings, load_settings
-from pipeline.local.registry import event_time
-
-# The contenders talk to the fake endpoint only: fake keys, and no profile, config file or
-# instance metadata of this machine.
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+from pipeline.ops.scanevents import event_time
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -93,8 +83,10 @@ def settings_environment(overrides: list[str]) -> dict[str, str]:
 
 def child_environment(endpoint: str, settings_env: dict[str, str]) -> dict[str, str]:
     aliases = {f.alias for f in Settings.model_fields.values() if f.alias}
-    env = {k: v for k, v in os.environ.items() if k not in aliases and not k.startswith("AWS_")}
-    env.update(FAKE_AWS_ENV)
+    # The contenders talk to the fake endpoint only: fake keys, and no profile, config file or
+    # instance metadata of this machine.
+    env = {k: v for k, v in without_aws(os.environ).items() if k not in aliases}
+    env.update(fake_environment())
     env.update(settings_env)
     env["AWS_ENDPOINT_URL"] = endpoint
     env["PYTHONPATH"] = str(PROJECT_ROOT)

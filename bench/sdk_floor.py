@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.endpoint import FakeAwsProcess
+from localaws.fastserver.process import FakeAwsProcess
 from pipeline import limits
 from pipeline.aws.clients import Clients
 from pipeline.aws.logs import LogsLimiters, LogsWriter

@@ -31,7 +31,7 @@ PYTHON_VERSION = "3.13"
 # run everywhere; manylinux_2_28 ones are accepted too (Lambda's AL2023 has glibc 2.34).
 ARCHITECTURES = {"arm64": "aarch64", "x86_64": "x86_64"}
 # The handler; the project modules it imports (directly or not) are shipped, nothing else of
-# the project (no operator CLI, local AWS, demo or driver).
+# the project (no operator CLI, local AWS, demo or queue runner).
 HANDLER_MODULE = "lambdas.findings_logger"
 # What the runtime never needs: caches, and the console scripts pip puts in <target>/bin.
 PRUNED_DIRS = ("__pycache__",)

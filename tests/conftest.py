@@ -1,4 +1,5 @@
-"""Fixtures for the whole suite: no real AWS credentials ever, and one local AWS per session."""
+"""Fixtures for the whole suite: no real AWS credentials ever, and one local AWS per session
+(the moto server in-process; the fast endpoint in its own process when a test asks for it)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from pipeline.local import LocalAws
+from localaws import LocalAws
+from localaws.env import fake_environment
+from localaws.fastserver.process import FakeAwsProcess
 
 REGION = "us-east-1"
-FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    # No profile or config file of the machine running the tests may leak in.
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +24,7 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
-    for name, value in FAKE_ENV.items():
+    for name, value in fake_environment(REGION).items():
         monkeypatch.setenv(name, value)
 
 
@@ -68,3 +62,35 @@ def aws_client(aws: LocalAws) -> Iterator[Callable[..., Any]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def fake_endpoint() -> Iterator[FakeAwsProcess]:
+    """The local AWS's fast endpoint (its own process) for the session, without latency (tests
+    time nothing). Prefer ``fake_aws``, which also empties it for each test."""
+    with FakeAwsProcess(latency_ms=0) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def fake_aws(
+    fake_endpoint: FakeAwsProcess, fake_aws_env: None, monkeypatch: pytest.MonkeyPatch
+) -> FakeAwsProcess:
+    """The fake endpoint, emptied, with ``AWS_ENDPOINT_URL`` pointing SDKs at it."""
+    fake_endpoint.reset("all")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fake_endpoint.url)
+    return fake_endpoint
+
+
+@pytest.fixture
+def client(fake_aws: FakeAwsProcess) -> Iterator[Callable[[str], Any]]:
+    """``client("logs")``: a boto3 client of the fake endpoint, closed after the test."""
+    made: list[Any] = []
+
+    def make(service: str) -> Any:
+        made.append(boto3.client(service, endpoint_url=fake_aws.url))
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from bench import baseline, dataset
-from bench.endpoint import FakeAwsProcess
+from localaws.fastserver.process import FakeAwsProcess
 
 TIME = "2026-11-29T07:00:00Z"
 

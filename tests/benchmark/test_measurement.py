@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from bench import profile_summary
-from bench.endpoint import PROJECT_ROOT
+from localaws.fastserver.process import PROJECT_ROOT
 
 
 def test_peak_rss_is_the_childs_own_not_its_parents() -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from localaws import LocalAws
 from pipeline.cli.main import app
-from pipeline.driver import drive
-from pipeline.local import LocalAws
+from pipeline.queue_runner import drive
 
 from .support import MAX_RECEIVE_COUNT, Queues
 

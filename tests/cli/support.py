@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from localaws import LocalAws, registry
 from pipeline import deadletter
-from pipeline.local import LocalAws, registry
-from pipeline.local import findings as generate
 
 MAX_RECEIVE_COUNT = 5
 
@@ -129,28 +128,18 @@ def seed_images(
     """Push and scan each image (findings from the harness generators); return with digests."""
     done = []
     for n, image in enumerate(images):
-        registry.create_repository(ecr, image.repository)
-        digest = registry.push_image(
-            ecr, image.repository, image.tag, content=f"{image.repository}:{image.tag}:{n}"
-        )
-        tags = [image.tag] if image.tag else []
-        found = generate.findings_of_kind(
-            image.kind,
-            image.findings,
-            seed=n,
-            repository=image.repository,
-            digest=digest,
-            tags=tags,
-            include_cves=image.cves,
-        )
-        status = scan.get("status") or ("ACTIVE" if image.kind == "enhanced" else "COMPLETE")
-        aws.seed_scan(
+        digest = registry.push_scanned_image(
+            aws,
+            ecr,
             image.repository,
-            digest,
-            found,
+            image.tag,
+            image.findings,
             kind=image.kind,  # type: ignore[arg-type]
-            **{**scan, "status": status},
-        )
+            content=f"{image.repository}:{image.tag}:{n}",
+            seed=n,
+            include_cves=image.cves,
+            **scan,
+        ).digest
         done.append(
             SeededImage(image.repository, image.tag, image.kind, image.findings, image.cves, digest)
         )

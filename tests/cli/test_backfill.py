@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+from localaws import LocalAws, registry
+from localaws import findings as generate
 from pipeline import layout
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import decode
-from pipeline.local import LocalAws, registry
-from pipeline.local import findings as generate
 
 from .support import (
     MEMBER_ACCOUNT,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+from localaws import LocalAws
 from pipeline import deadletter
-from pipeline.local import LocalAws
 
 from .support import Queues, depth, drain, scan_body, send_dead, send_undelivered
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from pipeline.local import LocalAws, registry
+from localaws import LocalAws, registry
 
 from .support import (
     MEMBER_ACCOUNT,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from pipeline.local import LocalAws
+from localaws import LocalAws
 
 from .support import Queues
 

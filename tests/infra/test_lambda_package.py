@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 
 ARCHITECTURE = "arm64"
 # Operator, local-development and test code never ships.
-NOT_SHIPPED = ("tests/", "bench/", "infra/", "pipeline/cli/", "pipeline/ops/", "pipeline/local/")
+NOT_SHIPPED = ("tests/", "bench/", "infra/", "pipeline/cli/", "pipeline/ops/", "localaws/")
 LAMBDA_MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 # The Lambda runtime the zip is for, as dependency markers see it.
 TARGET = {

@@ -31,9 +31,9 @@ from iac_checks import (
 )
 from member_model import MODULE, TEMPLATE, template
 
+from localaws import LocalAws
+from localaws.registry import DEFAULT_ACCOUNT, create_repository, push_image, scan_event
 from pipeline.aws.roles import assumed_role_session, role_arn_for
-from pipeline.local import LocalAws
-from pipeline.local.registry import DEFAULT_ACCOUNT, create_repository, push_image, scan_event
 
 # moto warns (from its server thread, in this process) for the queue policy it skips.
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")

@@ -4,7 +4,7 @@ moto deploys what it supports (it skips AWS::SQS::QueuePolicy and AWS::CloudWatc
 warning, checked statically elsewhere) and cannot run Lambda code: the function's zip is a
 placeholder, and the real handler runs in-process, configured from the stack's outputs and the
 deployed function's environment. moto's event source mapping would swallow every message sent
-to the queue, so it is read, then disabled, and ``pipeline.driver.drive`` plays its part.
+to the queue, so it is read, then disabled, and ``pipeline.queue_runner.drive`` plays its part.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import pytest
 from iac_model import TEMPLATE, template
 
 import lambdas.findings_logger as function
+from localaws import LocalAws
+from localaws.findings import basic_findings, enhanced_findings
+from localaws.registry import create_repository, push_image, scan_event
 from pipeline import deadletter, layout
-from pipeline.driver import drive
-from pipeline.local import LocalAws
-from pipeline.local.findings import basic_findings, enhanced_findings
-from pipeline.local.registry import create_repository, push_image, scan_event
+from pipeline.queue_runner import drive
 
 # moto warns (from its server thread, in this process) for each resource type it skips: the
 # queue policies and the alarms (test_stack_is_created_with_its_settings lists them).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -13,22 +12,12 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
+from localaws import LocalAws
+from localaws.registry import push_scanned_image, scan_event
 from pipeline import layout
-from pipeline.local import LocalAws
-from pipeline.local.registry import create_repository, push_image, scan_event
+from pipeline.lambda_context import LocalContext
 
 PREFIX = "/aws/ecr/image-scan-findings/"
-
-
-class Context:
-    """A Lambda context with a fixed time budget."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(int((self._deadline - time.monotonic()) * 1000), 0)
 
 
 @dataclass
@@ -70,17 +59,18 @@ class Pipeline:
         include_account: bool = True,
         content: str | None = None,
     ) -> Image:
-        create_repository(self.ecr, repository)
-        digest = push_image(self.ecr, repository, tag, content=content)
-        self.aws.seed_scan(
+        pushed = push_scanned_image(
+            self.aws,
+            self.ecr,
             repository,
-            digest,
+            tag,
             findings,
             kind=kind,  # type: ignore[arg-type]
+            content=content,
             status=status,
             severity_counts=severity_counts,
         )
-        tags = (tag,) if tag else ()
+        digest, tags = pushed.digest, pushed.tags
         event = scan_event(
             kind=kind,  # type: ignore[arg-type]
             repository=repository,
@@ -93,7 +83,7 @@ class Pipeline:
         return Image(repository, digest, tags, json.dumps(event), event_time)
 
     def invoke(
-        self, records: Sequence[dict[str, Any] | str | Image], context: Context | None = None
+        self, records: Sequence[dict[str, Any] | str | Image], context: LocalContext | None = None
     ) -> dict[str, Any]:
         event = {"Records": [self.record(r) if not isinstance(r, dict) else r for r in records]}
         response = function.handler(event, context)

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.local.findings import basic_findings
+from localaws.findings import basic_findings
 
 from .conftest import Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMAND = [sys.executable, "-m", "pipeline.consume"]
+COMMAND = [sys.executable, "-m", "lambdas.queue_consumer"]
 
 
 @pytest.fixture

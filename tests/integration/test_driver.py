@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.driver import drive
-from pipeline.local.findings import basic_findings
+import lambdas.findings_logger as function
+from localaws.findings import basic_findings
+from pipeline.queue_runner import drive
 
 from .conftest import Pipeline
 
@@ -58,7 +59,9 @@ def test_events_flow_from_eventbridge_to_logs_and_dlq(
         assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
     pipeline.sqs.send_message(QueueUrl=queue_url, MessageBody="garbage")
 
-    stats = drive(queue_url, batch_size=10, idle_polls=2, sqs=pipeline.sqs)
+    stats = drive(
+        queue_url, handler=function.handler, batch_size=10, idle_polls=2, sqs=pipeline.sqs
+    )
 
     assert stats.received == 4  # good, garbage, and slow twice (its two attempts)
     assert stats.failed == 1  # slow, first attempt

@@ -7,10 +7,10 @@ import time
 import aioboto3
 import pytest
 
+from localaws import LocalAws
 from pipeline.aws.logs import LogsLimiters, LogsWriter
 from pipeline.batching import LogEvent
 from pipeline.errors import RetryableError
-from pipeline.local import LocalAws
 
 LIMITERS = dict(put=100.0, create_stream=100.0, create_group=100.0, get_events=100.0)
 

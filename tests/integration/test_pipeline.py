@@ -9,11 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
+from localaws import registry
+from localaws.findings import basic_findings, enhanced_findings, with_description_bytes
 from pipeline import limits
-from pipeline.local import registry
-from pipeline.local.findings import basic_findings, enhanced_findings, with_description_bytes
+from pipeline.lambda_context import LocalContext
 
-from .conftest import Context, Image, Pipeline
+from .conftest import Image, Pipeline
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 
@@ -334,7 +335,7 @@ def test_deadline_reports_unstarted_work_as_failures(pipeline: Pipeline) -> None
     records = [pipeline.record(img, message_id=f"m{i}") for i, img in enumerate(images)]
 
     # The budget is already inside the safety margin: nothing may start.
-    response = pipeline.invoke([bad, *records], Context(remaining_ms=5_000))
+    response = pipeline.invoke([bad, *records], LocalContext(5_000))
 
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == [
         "m0",
@@ -477,7 +478,7 @@ def test_work_cut_off_by_the_deadline_is_retried_not_acknowledged(
         delay_s=60,
     )
 
-    cut = pipeline.invoke([pipeline.record(image, message_id="cut")], Context(remaining_ms=4_000))
+    cut = pipeline.invoke([pipeline.record(image, message_id="cut")], LocalContext(4_000))
     pipeline.aws.clear_faults()
 
     assert cut == {"batchItemFailures": [{"itemIdentifier": "cut"}]}

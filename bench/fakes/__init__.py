@@ -1,1 +1,0 @@
-"""In-memory service state behind the benchmark's fake AWS endpoint (no HTTP here)."""

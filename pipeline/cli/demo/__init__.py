@@ -1,0 +1,24 @@
+"""``ecr-findings demo``: the whole pipeline on an embedded local AWS (what ``make demo`` runs)."""
+
+from __future__ import annotations
+
+import typer
+
+from pipeline.cli.text import prose
+
+
+@prose
+def demo(
+    keep_running: bool = typer.Option(
+        False, "--keep-running", help="Leave the local AWS up at the end, until Ctrl-C."
+    ),
+) -> None:
+    """Run the pipeline end to end against a local, in-process AWS (moto) and show the result.
+
+    Seeds repositories and scanned images, sends their scan events through EventBridge into
+    SQS, drains the queue with the real handler, then prints the log groups and streams, the
+    images that have one CVE, and the dead-letter queue.
+    """
+    from pipeline.cli.demo import scenario
+
+    scenario.run(keep_running=keep_running)

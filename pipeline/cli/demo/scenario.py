@@ -1,0 +1,279 @@
+"""``make demo``: the whole pipeline, end to end, on an embedded local AWS.
+
+A moto server starts in this process. The demo creates the queue, its dead-letter queue and
+the EventBridge rule, seeds ECR with repositories and scanned images (realistic findings, real
+pagination), publishes the scan-complete events to EventBridge, drains the queue through the
+real Lambda handler with the local event source mapping, and then shows what landed in
+CloudWatch Logs, which images have one CVE, and what the dead-letter queue holds and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import orjson
+from rich.console import Console
+from rich.rule import Rule
+
+from localaws import LocalAws, registry
+from localaws.env import without_aws
+from pipeline.cli import output
+from pipeline.cli.demo import show
+from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
+from pipeline.events import ScanKind
+
+_WIDTH = 120  # fits the README
+CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo searches for
+MAX_RECEIVE_COUNT = 5
+RULE = "ecr-image-scan-findings"
+EVENT_PATTERN = {
+    "source": ["aws.ecr", "aws.inspector2"],
+    "detail-type": ["ECR Image Scan", "Inspector2 Scan"],
+    "detail": {
+        "scan-status": ["COMPLETE", "INITIAL_SCAN_COMPLETE"],
+        "repository-name": [{"exists": True}],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str | None
+    kind: ScanKind
+    findings: int
+    has_cve: bool
+    scanned: bool = True  # False: the event arrives but ECR has no scan for it
+    deleted: bool = False  # True: the image is gone by the time the event is processed
+
+
+IMAGES = (
+    Image("web/storefront", "v2.14.0", "basic", 45, has_cve=True),
+    Image("web/storefront", None, "basic", 18, has_cve=True),
+    Image("payments-api", "1.8.3", "enhanced", 60, has_cve=True),
+    Image("data/etl/spark-jobs", "3.5.1", "basic", 1_250, has_cve=True),
+    Image("tools/debug-shell", "latest", "basic", 6, has_cve=False),
+    Image("tools/debug-shell", "nightly", "basic", 0, has_cve=False, scanned=False),
+    Image("web/storefront", "v2.13.9", "basic", 12, has_cve=False, deleted=True),
+)
+MALFORMED_BODY = '{"detail-type": "ECR Image Scan", "source": "aws.ecr", "detail": '
+
+
+def run(*, keep_running: bool = False) -> None:
+    out = output.console(max_width=_WIDTH)
+    started = time.monotonic()
+    with LocalAws() as aws, _environment(aws):
+        from lambdas import findings_logger
+
+        findings_logger.reset()  # settings are read from the environment set just now
+        try:
+            _scenario(aws, out)
+        finally:
+            findings_logger.reset()
+        out.print(Rule())
+        out.print(f"Demo finished in {time.monotonic() - started:.1f} s.")
+        if keep_running:
+            out.print(f"Local AWS at {aws.endpoint_url} (region {aws.region}); Ctrl-C to stop.")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+
+
+@contextlib.contextmanager
+def _environment(aws: LocalAws) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(without_aws(saved))
+    os.environ.update(aws.env())
+    os.environ.update(
+        {
+            "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            "EMIT_METRICS": "false",
+            "FINDINGS_LOG_GROUP_PREFIX": DEFAULT_LOG_GROUP_PREFIX,
+        }
+    )
+    for name in ("LOG_KMS_KEY_ARN", "LOG_RETENTION_DAYS"):
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _scenario(aws: LocalAws, out: Console) -> None:
+    clients = {name: boto3.client(name) for name in ("sqs", "events", "ecr", "logs")}
+    sqs, events, ecr, logs = (clients[n] for n in ("sqs", "events", "ecr", "logs"))
+
+    out.print(Rule("1. Infrastructure"))
+    queue_url, dlq_url = _queues(sqs)
+    os.environ["DEAD_LETTER_QUEUE_URL"] = dlq_url
+    _rule(events, sqs, queue_url)
+    out.print(f"Local AWS (moto) at {aws.endpoint_url}, account 123456789012, {aws.region}")
+    out.print(
+        f"SQS queue {show.queue_name(queue_url)}, redriven to {show.queue_name(dlq_url)} after "
+        f"{MAX_RECEIVE_COUNT} receives"
+    )
+    out.print(f"EventBridge rule {RULE}: ECR and Inspector scan-complete events → the queue")
+
+    out.print(Rule("2. ECR: repositories, images and scans"))
+    scan_events = _seed(aws, ecr, out)
+
+    out.print(Rule("3. Scan events: EventBridge → SQS (plus one malformed message)"))
+    _publish(events, scan_events)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=MALFORMED_BODY)
+    for image in IMAGES:
+        if image.deleted:
+            digest = _digest(image)
+            ecr.batch_delete_image(
+                repositoryName=image.repository, imageIds=[{"imageDigest": digest}]
+            )
+    depth = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    out.print(f"{len(scan_events)} events published; {depth} messages waiting on the queue")
+
+    out.print(Rule("4. Consumer: the Lambda handler, fed by the local event source mapping"))
+    _drain(queue_url, sqs, out)
+
+    out.print(Rule("5. CloudWatch Logs: what landed"))
+    show.logs_landed(logs, out)
+
+    out.print(Rule(f"6. $ ecr-findings search {CVE}"))
+    show.cve_search(logs, out, CVE)
+
+    out.print(Rule("7. $ ecr-findings dlq status / dlq peek"))
+    show.dead_letters(sqs, dlq_url, out)
+
+
+def _queues(sqs: Any) -> tuple[str, str]:
+    dlq_url = str(sqs.create_queue(QueueName="ecr-findings-dlq")["QueueUrl"])
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+    queue_url = sqs.create_queue(
+        QueueName="ecr-findings",
+        Attributes={"RedrivePolicy": json.dumps(policy), "VisibilityTimeout": "900"},
+    )["QueueUrl"]
+    return str(queue_url), dlq_url
+
+
+def _rule(events: Any, sqs: Any, queue_url: str) -> None:
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(Name=RULE, EventPattern=json.dumps(EVENT_PATTERN), State="ENABLED")
+    events.put_targets(Rule=RULE, Targets=[{"Id": "findings-queue", "Arn": queue_arn}])
+
+
+def _digest(image: Image) -> str:
+    content = f"{image.repository}:{image.tag or 'untagged'}:demo"
+    return registry.manifest_digest(registry.image_manifest(content))
+
+
+def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
+    grid = output.table("Repository", "Tag", "Digest", "Scan", "Findings", "Note")
+    scan_events = []
+    for repository in sorted({i.repository for i in IMAGES}):
+        registry.create_repository(ecr, repository)
+    for n, image in enumerate(IMAGES):
+        pushed = registry.push_scanned_image(
+            aws,
+            ecr,
+            image.repository,
+            image.tag,
+            image.findings,
+            kind=image.kind,
+            content=f"{image.repository}:{image.tag or 'untagged'}:demo",
+            seed=n,
+            include_cves=[CVE] if image.has_cve else [],
+            scanned=image.scanned,
+        )
+        digest = pushed.digest
+        scan_events.append(
+            registry.scan_event(
+                kind=image.kind,
+                repository=image.repository,
+                digest=digest,
+                tags=pushed.tags,
+                severity_counts=pushed.scan.severity_counts if pushed.scan else None,
+            )
+        )
+        grid.add_row(
+            image.repository,
+            image.tag or "(untagged)",
+            output.short_digest(digest),
+            "enhanced (Inspector)" if image.kind == "enhanced" else "basic",
+            f"{image.findings:,}" if image.scanned else "-",
+            _note(image),
+        )
+    out.print(grid)
+    return scan_events
+
+
+def _note(image: Image) -> str:
+    if image.deleted:
+        return "deleted before processing"
+    if not image.scanned:
+        return "no scan in ECR"
+    if image.findings > 1_000:
+        return "> 1,000 findings: several pages"
+    return f"has {CVE}" if image.has_cve else ""
+
+
+def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
+    entries = [
+        {
+            "Source": e["source"],
+            "DetailType": e["detail-type"],
+            "Detail": json.dumps(e["detail"]),
+            "Resources": e["resources"],
+            "Time": e["time"],
+        }
+        for e in scan_events
+    ]
+    for start in range(0, len(entries), 10):
+        answer = events.put_events(Entries=entries[start : start + 10])
+        if answer.get("FailedEntryCount"):
+            raise RuntimeError(f"EventBridge refused events: {answer['Entries']}")
+
+
+def _drain(queue_url: str, sqs: Any, out: Console) -> None:
+    from lambdas.findings_logger import handler
+    from pipeline.queue_runner import drive
+
+    outcomes: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+
+    def quiet_handler(event: Mapping[str, Any], context: Any) -> Mapping[str, Any]:
+        # The handler logs one JSON line per message on stdout; tally them instead.
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            response = handler(event, context)
+        for line in buffer.getvalue().splitlines():
+            record = orjson.loads(line) if line.startswith("{") else {}
+            if "outcome" in record:
+                outcomes[record["outcome"]] += 1
+                if record.get("reason"):
+                    reasons[f"{record['outcome']}: {record['reason']}"] += 1
+        return response
+
+    started = time.monotonic()
+    stats = drive(queue_url, handler=quiet_handler, sqs=sqs, idle_polls=2)
+    out.print(
+        f"{stats.batches} batches, {stats.received} deliveries in "
+        f"{time.monotonic() - started:.1f} s: "
+        + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+    )
+    for reason, n in sorted(reasons.items()):
+        out.print(f"  {n} × {reason}")
