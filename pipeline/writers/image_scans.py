@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,6 +94,11 @@ class ImageScanWriter:
         self._image_locks.clear()  # no task of an earlier invocation is still running
 
     async def write(self, scan: ImageScan, outcome: Outcome, metrics: Metrics) -> None:
+        if scan.region is None:
+            # No region in the event or its ARNs: the registry read is the client's default
+            # region's, and the image is logged as that region's (never as "no region").
+            ecr = await self.clients.ecr(None, scan.account)
+            scan = replace(scan, region=ecr.meta.region_name)
         tag = layout.first_tag(scan.tags)
         names = _Names(
             group=layout.log_group_name(self.settings.log_group_prefix, scan.repository),

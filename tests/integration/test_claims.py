@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from localaws.findings import basic_findings
 from pipeline import layout
-from pipeline.local.findings import basic_findings
 
 from .conftest import Pipeline
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import lambdas.findings_logger as function
-from pipeline.local.findings import basic_findings
+from localaws.findings import basic_findings
 from pipeline.runner import InvocationFailed, UnsupportedInvocation
 
 from .conftest import Pipeline

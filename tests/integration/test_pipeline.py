@@ -500,12 +500,12 @@ def test_warm_invocations_reuse_the_loop_clients_and_group_cache(pipeline: Pipel
     first = pipeline.image("team/warm", "v1", basic_findings(3, seed=18))
     second = pipeline.image("team/warm", "v2", basic_findings(3, seed=19))
     pipeline.invoke([first])
-    runner, consumer = function._runner, function._consumer
+    loop, consumer = function.function.loop, function.function.batch_runner
     logs_client = consumer.clients.logs if consumer else None
 
     pipeline.invoke([second])
 
-    assert function._runner is runner and function._consumer is consumer
+    assert function.function.loop is loop and function.function.batch_runner is consumer
     assert consumer is not None and consumer.clients.logs is logs_client
     assert pipeline.aws.calls["CreateLogGroup"] == 1  # the group is cached across invocations
     assert len(pipeline.image_messages(second)[second.stream("SUMMARY")]) == 1

@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
-from pipeline.local import LocalAws  # the one place the local AWS is imported from
-from pipeline.local.findings import basic_findings, findings_of_kind
-from pipeline.local.registry import create_repository, push_image, scan_event
+from localaws import LocalAws  # the one place the local AWS is imported from
+from localaws.findings import basic_findings, findings_of_kind
+from localaws.registry import create_repository, push_image, scan_event
 
 __all__ = ["LocalAws", "basic_findings", "findings_of_kind", "scan_event"]
 
@@ -103,10 +104,19 @@ class Tally:
 
 
 def finding_key(event: dict[str, Any]) -> bytes:
-    """A finding as logged, without the image context we add, in a stable form."""
+    """A finding as logged, without the image context we add, in a stable form. Times are as
+    the API sends them (epoch seconds), whether the finding was generated or read back."""
     return orjson.dumps(
-        {k: v for k, v in event.items() if k != "imageContext"}, option=orjson.OPT_SORT_KEYS
+        {k: v for k, v in event.items() if k != "imageContext"},
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME,
+        default=_epoch_seconds,
     )
+
+
+def _epoch_seconds(value: object) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
 @dataclass

@@ -30,6 +30,7 @@ from pipeline.cli import output
 from pipeline.cli.demo import show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import ScanKind
+from pipeline.function import Function
 
 _WIDTH = 120  # fits the README
 CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo searches for
@@ -72,13 +73,11 @@ def run(*, keep_running: bool = False) -> None:
     out = output.console(max_width=_WIDTH)
     started = time.monotonic()
     with LocalAws() as aws, _environment(aws):
-        from lambdas import findings_logger
-
-        findings_logger.reset()  # settings are read from the environment set just now
+        function = Function()  # reads its settings from the environment set just now
         try:
-            _scenario(aws, out)
+            _scenario(aws, out, function)
         finally:
-            findings_logger.reset()
+            function.reset()
         out.print(Rule())
         out.print(f"Demo finished in {time.monotonic() - started:.1f} s.")
         if keep_running:
@@ -110,7 +109,7 @@ def _environment(aws: LocalAws) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _scenario(aws: LocalAws, out: Console) -> None:
+def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     clients = {name: boto3.client(name) for name in ("sqs", "events", "ecr", "logs")}
     sqs, events, ecr, logs = (clients[n] for n in ("sqs", "events", "ecr", "logs"))
 
@@ -143,7 +142,7 @@ def _scenario(aws: LocalAws, out: Console) -> None:
     out.print(f"{len(scan_events)} events published; {depth} messages waiting on the queue")
 
     out.print(Rule("4. Consumer: the Lambda handler, fed by the local event source mapping"))
-    _drain(queue_url, sqs, out)
+    _drain(queue_url, sqs, out, function)
 
     out.print(Rule("5. CloudWatch Logs: what landed"))
     show.logs_landed(logs, out)
@@ -248,8 +247,7 @@ def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
             raise RuntimeError(f"EventBridge refused events: {answer['Entries']}")
 
 
-def _drain(queue_url: str, sqs: Any, out: Console) -> None:
-    from lambdas.findings_logger import handler
+def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
     from pipeline.queue_runner import drive
 
     outcomes: Counter[str] = Counter()
@@ -259,7 +257,7 @@ def _drain(queue_url: str, sqs: Any, out: Console) -> None:
         # The handler logs one JSON line per message on stdout; tally them instead.
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            response = handler(event, context)
+            response = function.handle(event, context)
         for line in buffer.getvalue().splitlines():
             record = orjson.loads(line) if line.startswith("{") else {}
             if "outcome" in record:

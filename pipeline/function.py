@@ -1,0 +1,46 @@
+"""The function across warm invocations: one event loop, the AWS clients and the batch runner.
+
+Lambda's Python runtime calls the handler synchronously (it does not await ``async def``
+handlers), so one ``asyncio.Runner`` and the clients live as long as the container and are
+reused by every warm invocation. Settings are read and validated on the first call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from pipeline.aws.clients import Clients
+from pipeline.config import load_settings
+from pipeline.runner import BatchRunner, LambdaContext
+from pipeline.writers.image_scans import ImageScanWriter
+
+
+class Function:
+    def __init__(self) -> None:
+        self.loop: asyncio.Runner | None = None
+        self.batch_runner: BatchRunner | None = None
+
+    def handle(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        """An SQS batch → the partial batch response; one EventBridge event (invoked directly
+        by a rule, as the AWS sample is) → logged, or an exception for Lambda's retries."""
+        if self.loop is None:
+            self.loop = asyncio.Runner()
+        if self.batch_runner is None:
+            self.batch_runner = self.loop.run(_start())
+        return self.loop.run(self.batch_runner.handle(event, context))
+
+    def reset(self) -> None:
+        """Close the clients and the loop; the next call starts afresh (reads settings again)."""
+        if self.loop is not None:
+            if self.batch_runner is not None:
+                self.loop.run(self.batch_runner.clients.close())
+            self.loop.close()
+        self.loop = self.batch_runner = None
+
+
+async def _start() -> BatchRunner:
+    settings = load_settings()
+    clients = await Clients(settings).open()
+    return BatchRunner(settings, clients, ImageScanWriter(settings, clients))
