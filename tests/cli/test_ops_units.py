@@ -204,6 +204,45 @@ def test_latest_scan_per_image_wins() -> None:
     assert hits.latest_scans([older, newer, other, newer]) == [newer, other]
 
 
+def test_hits_of_the_aws_samples_events_take_the_image_from_the_stream_name() -> None:
+    # The sample logs json.dumps(finding): no imageContext.
+    finding = {"name": "CVE-3", "severity": "LOW", "attributes": [], "uri": "u"}
+    stream = f"LOW-rc-1-2-{DIGEST[7:]}-2025-06-01T10-00-00Z"
+
+    [hit] = hits.hits_in(json.dumps(finding), "CVE-3", "/g/web/app", "web/app", stream)
+
+    assert (hit.repository, hit.tag, hit.digest, hit.scan_time) == (
+        "web/app",
+        "rc-1-2",
+        DIGEST,
+        "2025-06-01T10:00:00Z",
+    )
+    assert (hit.account, hit.scan_kind) == ("", "")
+    [unknown] = hits.hits_in(json.dumps(finding), "CVE-3", "/g/web/app", "web/app", "other")
+    assert (unknown.tag, unknown.digest) == ("untagged", "")
+
+
+def test_hits_without_a_registry_join_the_only_registry_of_their_image() -> None:
+    def hit(account: str, digest: str = DIGEST, group: str = "/g") -> hits.Hit:
+        region = "eu-west-1" if account else ""
+        return hits.Hit(
+            1, "web/app", "v2", digest, "HIGH", "zlib", "2025", group, "", account, region
+        )
+
+    other = "sha256:" + "cd" * 32
+    found = hits.attribute_registries(
+        [hit(""), hit("111111111111"), hit("", other), hit("", group="/h")]
+    )
+    assert [(h.account, h.region) for h in found] == [
+        ("111111111111", "eu-west-1"),
+        ("111111111111", "eu-west-1"),
+        ("", ""),  # no registry logged that image: stays unknown
+        ("", ""),  # another group
+    ]
+    two = hits.attribute_registries([hit(""), hit("111111111111"), hit("222222222222")])
+    assert two[0].account == ""  # ambiguous: two registries logged that image
+
+
 @pytest.mark.parametrize("kind", ["basic", "enhanced"])
 def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
     completed = datetime(2025, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
