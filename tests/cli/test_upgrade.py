@@ -104,3 +104,101 @@ def test_the_sample_streams_parse(logs: Any, sample_history: list[SeededImage]) 
     assert {(p.tag, p.digest) for p in parsed if p} == {
         (i.tag, i.digest) for i in sample_history if i.repository == "web/storefront"
     }
+
+
+def _backfill(cli: Callable[..., Result], *args: str) -> dict[str, Any]:
+    report: dict[str, Any] = _json(cli("backfill", *args, "--json"))
+    return report
+
+
+def _events(logs: Any, group: str, stream: str) -> list[str]:
+    page = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)
+    return [e["message"] for e in page["events"]]
+
+
+def test_backfill_counts_the_samples_images_as_logged_by_default(
+    cli: Callable[..., Result],
+    aws: LocalAws,
+    ecr: Any,
+    sqs: Any,
+    queues: Any,
+    sample_history: list[SeededImage],
+) -> None:
+    [new] = seed_images(aws, ecr, [SeededImage("payments-api", "2.0", findings=3)])
+
+    report = _backfill(cli, "--queue", queues.url)
+
+    actions = {i["image_digest"]: (i["action"], i["skip_reason"]) for i in report["images"]}
+    assert actions == {
+        **{i.digest: ("skip", "already logged") for i in sample_history},
+        new.digest: ("enqueue", None),
+    }
+    assert report["enqueued"] == 1
+
+
+def test_relog_sample_logs_the_samples_images_again_beside_its_streams(
+    cli: Callable[..., Result],
+    aws: LocalAws,
+    sqs: Any,
+    logs: Any,
+    queues: Any,
+    sample_history: list[SeededImage],
+    handler_env: Callable[[Any], Any],
+) -> None:
+    group = "/aws/ecr/image-scan-findings/web/storefront"
+    before = {
+        s["logStreamName"]: _events(logs, group, s["logStreamName"])
+        for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+    }
+    aws.calls.clear()
+
+    report = _backfill(cli, "--queue", queues.url, "--relog-sample")
+
+    assert report["enqueued"] == len(sample_history)
+    assert aws.calls["GetLogEvents"] == len(sample_history)  # one per sample SUMMARY stream
+    for n, image in enumerate(sample_history):
+        [entry] = [i for i in report["images"] if i["image_digest"] == image.digest]
+        written = registry.event_time(SCANNED + timedelta(seconds=n))
+        assert entry["action"] == "relog"
+        assert entry["sample_scan_times"] == [written]
+        # After the sample's stream: no collision, and it sorts as the later scan.
+        assert entry["event_time"] == registry.event_time(SCANNED + timedelta(seconds=n + 1))
+
+    stats = handler_env(sqs)
+    assert (stats.received, stats.deleted, stats.failed) == (4, 4, 0)
+
+    # The sample's streams are untouched; ours sit beside them, every event with its context.
+    after = {
+        s["logStreamName"]: _events(logs, group, s["logStreamName"])
+        for s in logs.describe_log_streams(logGroupName=group)["logStreams"]
+    }
+    assert {name: after[name] for name in before} == before
+    ours = {name: events for name, events in after.items() if name not in before}
+    assert ours and all(
+        "imageContext" in json.loads(message) for events in ours.values() for message in events
+    )
+    findings = sum(len(v) for k, v in ours.items() if not k.startswith("SUMMARY-"))
+    assert findings == sum(i.findings for i in sample_history if i.repository == "web/storefront")
+
+    # Search now shows our richer record of each image (the latest scan), one image each.
+    found = _json(cli("search", CVE, "--rate", "100", "--json"))
+    assert found["images"] == 3
+    assert {h["account"] for h in found["hits"]} == {registry.DEFAULT_ACCOUNT}
+    assert {h["scan_kind"] for h in found["hits"]} == {"basic"}
+    every = _json(cli("search", CVE, "--rate", "100", "--json", "--all-scans"))
+    assert every["images"] == 3 and len(every["hits"]) == 2 * len(found["hits"])
+
+    # Done once: a second run finds our SUMMARY events and enqueues nothing.
+    again = _backfill(cli, "--queue", queues.url, "--relog-sample")
+    assert again["enqueued"] == 0
+    assert {i["skip_reason"] for i in again["images"]} == {"already logged"}
+
+
+def test_relog_sample_dry_run_table(
+    cli: Callable[..., Result], sample_history: list[SeededImage]
+) -> None:
+    result = cli("backfill", "--dry-run", "--relog-sample")
+
+    assert result.exit_code == 0, result.stderr
+    assert "relog (sample's at" in result.stdout
+    assert "4 of them logged by the AWS sample before" in result.stdout
