@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipeline import deadletter
+from pipeline import deadletter, reasons
 from pipeline.cli import output
 from pipeline.cli.errors import usage_error
 from pipeline.cli.options import Dlq, Json, duration, target
@@ -190,7 +191,9 @@ def redrive(
     reason: Annotated[
         list[str] | None,
         typer.Option(
-            "--reason", help=f"Only this failure reason (repeatable; '{UNKNOWN_REASON}' too)."
+            "--reason",
+            help="Only this failure reason: a code the handler sets (e.g. throttled), "
+            f"'{UNKNOWN_REASON}', or '{deadletter.EVENTBRIDGE_PREFIX}<ERROR_CODE>' (repeatable).",
         ),
     ] = None,
     repository: Annotated[
@@ -243,6 +246,14 @@ def redrive(
         "--limit": limit,
         "--dry-run": dry_run or None,
     }
+    unknown = reasons.unknown_reasons(reason or ())
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(reasons.CONSUMER_REASONS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise typer.BadParameter(
+            f"unknown reason {unknown[0]!r}{hint}; known: {reasons.known_reasons_text()}",
+            param_hint="--reason",
+        )
     if native:
         given = [name for name, value in filters.items() if value]
         if given:
