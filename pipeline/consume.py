@@ -16,7 +16,7 @@ import sys
 from types import FrameType
 
 import orjson
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from pipeline.config import load_settings
 from pipeline.driver import drive
@@ -24,6 +24,7 @@ from pipeline.errors import ConfigError
 
 QUEUE_ENV = "ECR_FINDINGS_QUEUE_URL"
 MAX_WAIT_SECONDS = 20  # SQS long polling allows at most 20 s
+NO_REGION = "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             timeout_ms=args.timeout_seconds * 1000,
             stop=lambda: bool(stopping),
         )
+    except NoRegionError:
+        print(f"ecr-findings-consumer: error: {NO_REGION}", file=sys.stderr)
+        return 1
     except (ConfigError, ClientError, BotoCoreError) as exc:
         print(f"ecr-findings-consumer: {exc}", file=sys.stderr)
         return 1
