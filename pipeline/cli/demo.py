@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import typer
 
 from pipeline.cli.errors import usage_error
@@ -20,13 +22,11 @@ def demo(
     SQS, drains the queue with the real handler, then prints the log groups and streams, the
     images that have one CVE, and the dead-letter queue.
     """
-    try:
-        import moto  # noqa: F401
-    except ModuleNotFoundError:
+    if not all(importlib.util.find_spec(name) for name in ("moto", "flask")):
         raise usage_error(
             "the demo runs on moto, which the plain install leaves out: "
             "pip install 'ecr-findings-logger[demo]'"
-        ) from None
+        )
     import pipeline.demo as scenario
 
     scenario.run(keep_running=keep_running)

@@ -89,3 +89,51 @@ def test_the_demo_names_the_extra_it_needs(bin_dir: Path) -> None:
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert "pip install 'ecr-findings-logger[demo]'" in done.stderr
+
+
+def _checkout_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT, copy, ignore=_NOT_SOURCES)
+    return copy
+
+
+def _make(checkout: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "-C", str(checkout), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+    )
+
+
+def test_make_demo_on_a_fresh_clone_installs_only_what_the_demo_needs(tmp_path: Path) -> None:
+    checkout = _checkout_copy(tmp_path)
+
+    done = _make(checkout, "demo")
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Demo finished" in done.stdout
+    installed = checkout / ".venv" / "bin"
+    assert (installed / "ecr-findings").exists()
+    assert not (installed / "pytest").exists() and not (installed / "mypy").exists()
+    # `make test` after it still installs the dev tools into the same venv.
+    plan = _make(checkout, "-n", "test")
+    assert plan.returncode == 0, plan.stderr
+    assert "pip install --quiet -e '.[dev]'" in plan.stdout
+
+
+def test_make_demo_after_the_dev_install_installs_nothing(tmp_path: Path) -> None:
+    checkout = _checkout_copy(tmp_path)
+    installed = checkout / ".venv" / "bin"
+    installed.mkdir(parents=True)
+    (checkout / ".venv" / ".installed").touch()  # as `make install` leaves it
+    demo = installed / "ecr-findings"
+    demo.write_text('#!/bin/sh\necho "ecr-findings $*"\n')
+    demo.chmod(0o755)
+
+    done = _make(checkout, "demo")
+
+    assert done.returncode == 0, done.stderr
+    assert "has the dev install" in done.stdout and "pip install" not in done.stdout
+    assert "ecr-findings demo" in done.stdout
