@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -280,6 +281,33 @@ def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
 def test_summary_stream_digest_is_recognised(tag: str) -> None:
     name = layout.stream_name(layout.SUMMARY, tag, DIGEST, "2025-05-01T08:30:15Z")
 
-    match = backfill._SUMMARY_DIGEST.search(name)
+    parsed = layout.parse_stream_name(name)
 
-    assert match is not None and match["hex"] == layout.digest_hex(DIGEST)
+    assert parsed is not None and (parsed.kind, parsed.digest) == (layout.SUMMARY, DIGEST)
+
+
+def test_a_relogged_image_gets_an_event_time_after_the_samples_streams() -> None:
+    completed = datetime(2025, 5, 1, 8, 30, 15, 400000, tzinfo=UTC)
+    candidate = backfill.Candidate(
+        account="123456789012",
+        region="eu-west-1",
+        repository="team/app",
+        repository_arn="arn:aws:ecr:eu-west-1:123456789012:repository/team/app",
+        digest=DIGEST,
+        tags=("v1",),
+        scan_status="COMPLETE",
+        scan_completed_at=completed,
+        severity_counts={"HIGH": 1},
+        kind="basic",
+        skip_reason=None,
+    )
+    assert scanevents.event_time(candidate.event_time) == "2025-05-01T08:30:15Z"
+
+    def relogged(*sample_times: str) -> str:
+        with_sample = dataclasses.replace(candidate, sample_times=sample_times)
+        return str(with_sample.event()["time"])
+
+    assert relogged("2025-05-01T08:30:15Z") == "2025-05-01T08:30:16Z"  # same second as the scan
+    assert relogged("2025-05-01T08:30:17Z", "2025-04-01T00:00:00Z") == "2025-05-01T08:30:18Z"
+    assert relogged("2025-04-01T00:00:00Z") == "2025-05-01T08:30:15Z"  # an older scan's
+    assert relogged("not a time") == "2025-05-01T08:30:15Z"
