@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 CHECKOV_VENV := .venv-checkov
 
 .PHONY: install test lint typecheck unit demo bench package clean
@@ -14,6 +15,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The demo needs the package and moto only: a newcomer's `make demo` does not wait for the
+# dev tools. Both stamps share the one .venv, so `make demo` and `make test` work in either
+# order (the dev install includes the demo's).
+$(DEMO_STAMP): pyproject.toml
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt pyproject.toml ]; then \
+		echo "$(VENV) has the dev install, which includes the demo's"; \
+	else \
+		[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); \
+		echo "$(BIN)/pip install --quiet -e '.[demo]'"; \
+		$(BIN)/pip install --quiet -e '.[demo]'; \
+	fi
+	touch $@
 
 # checkov pins an older botocore than aiobotocore allows, so it lives in its own venv.
 $(CHECKOV_VENV)/.installed:
@@ -32,7 +46,7 @@ typecheck: $(STAMP)
 test: $(STAMP) $(CHECKOV_VENV)/.installed lint typecheck
 	CHECKOV=$(abspath $(CHECKOV_VENV))/bin/checkov $(BIN)/pytest -q
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/ecr-findings demo
 
 # One consumer that owns the account's CreateLogStream quota (the shipped defaults are sized

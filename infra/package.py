@@ -2,7 +2,8 @@
 
     python -m infra.package [--arch arm64] [--arch x86_64] [--out dist] [--no-import-check]
 
-For each architecture, pip installs the ``[project] dependencies`` of pyproject.toml as
+For each architecture, pip installs the ``[project] dependencies`` of pyproject.toml — less
+those only the operators' CLI imports (``[tool.ecr-findings-logger] cli-only-dependencies``) — as
 manylinux wheels for CPython 3.13 into a staging folder, the handler's module and the project
 modules it imports are copied next to them (so none of the operators' or local-development
 tools, nor tests), and the folder is zipped reproducibly: same inputs, same bytes, so
@@ -16,6 +17,7 @@ import argparse
 import ast
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,9 +54,18 @@ class Package:
 
 
 def runtime_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    """The ``[project] dependencies``: what the handler needs at run time, and nothing else."""
+    """The ``[project] dependencies`` the handler needs at run time: all but the CLI's."""
     with pyproject.open("rb") as f:
-        return list(tomllib.load(f)["project"]["dependencies"])
+        config = tomllib.load(f)
+    cli_only = {_name(r) for r in config["tool"]["ecr-findings-logger"]["cli-only-dependencies"]}
+    return [r for r in config["project"]["dependencies"] if _name(r) not in cli_only]
+
+
+def _name(requirement: str) -> str:
+    """A requirement's distribution name, normalised (PEP 503)."""
+    name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    assert name, requirement
+    return re.sub(r"[-_.]+", "-", name[1]).lower()
 
 
 def pip_install(requirements: Sequence[str], target: Path, architecture: str | None) -> None:

@@ -7,6 +7,8 @@ Stream: <SEVERITY>-<TAG>-<DIGEST_HEX>-<TIME>, and SUMMARY-<TAG>-<DIGEST_HEX>-<TI
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass
 
 from pipeline import limits
 
@@ -105,3 +107,46 @@ def severity_rank(severity: str) -> int:
         return SEVERITY_ORDER.index(severity)
     except ValueError:
         return len(SEVERITY_ORDER)
+
+
+# The tail every name ends with: -<64 hex digits>-<TIME>, TIME being an ISO 8601 time with
+# ':' → '-' (EventBridge's "2019-10-29T02-36-48Z"; fractions and offsets are allowed too).
+_STREAM_TAIL = re.compile(
+    r"-(?P<hex>[0-9a-fA-F]{64})"
+    r"-(?P<date>\d{4}-\d{2}-\d{2})T(?P<hh>\d{2})-(?P<mm>\d{2})-(?P<ss>\d{2})"
+    r"(?P<fraction>\.\d+)?(?P<zone>Z|[+-]\d{2}-\d{2})\Z"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamName:
+    """What a stream name says about its image scan."""
+
+    kind: str  # a severity, or SUMMARY
+    tag: str  # the first tag, or "untagged" (shortened as stream_name shortened it)
+    digest: str  # sha256:<hex>
+    event_time: str  # the scan event's time, ':' restored
+
+    @property
+    def tagged(self) -> bool:
+        return self.tag != UNTAGGED
+
+
+def parse_stream_name(name: str) -> StreamName | None:
+    """The inverse of ``stream_name``: None for a name not in this layout.
+
+    Tags may hold '-', so the name is read from the right: TIME has a fixed shape and the
+    digest is 64 hex digits; the kind is everything before the first '-' (severities hold
+    none), the tag what lies between.
+    """
+    tail = _STREAM_TAIL.search(name)
+    if tail is None:
+        return None
+    kind, sep, tag = name[: tail.start()].partition("-")
+    if not (kind and sep and tag):
+        return None
+    zone = tail["zone"] if tail["zone"] == "Z" else f"{tail['zone'][:3]}:{tail['zone'][4:]}"
+    event_time = (
+        f"{tail['date']}T{tail['hh']}:{tail['mm']}:{tail['ss']}{tail['fraction'] or ''}{zone}"
+    )
+    return StreamName(kind, tag, f"sha256:{tail['hex']}", event_time)

@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 import orjson
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError
@@ -34,6 +34,7 @@ from pipeline.lambda_context import LocalContext
 Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
 QUEUE_ENV = "ECR_FINDINGS_QUEUE_URL"
 MAX_WAIT_SECONDS = 20  # SQS long polling allows at most 20 s
+NO_REGION = "no AWS region: set AWS_REGION or AWS_DEFAULT_REGION (or a profile's region)"
 
 
 @dataclass(slots=True)
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None, *, handler: Handler) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop_after_this_batch)
+    # A batch here lives at most --timeout-seconds, as an invocation lives its function's
+    # timeout: an older claim on an image is a dead consumer's.
+    os.environ.setdefault("CLAIM_TIMEOUT_SECONDS", str(args.timeout_seconds))
     try:
         load_settings()  # a bad setting fails now, not at the first message
         stats = drive(
@@ -233,6 +237,9 @@ def main(argv: list[str] | None = None, *, handler: Handler) -> int:
             timeout_ms=args.timeout_seconds * 1000,
             stop=lambda: bool(stopping),
         )
+    except NoRegionError:
+        print(f"ecr-findings-consumer: error: {NO_REGION}", file=sys.stderr)
+        return 1
     except (ConfigError, ClientError, BotoCoreError) as exc:
         print(f"ecr-findings-consumer: {exc}", file=sys.stderr)
         return 1

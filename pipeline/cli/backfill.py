@@ -37,6 +37,8 @@ EPILOG = (
     "  Tagged images of the team-a repositories scanned in the last 30 days, 5 a second:\n\n"
     "    ecr-findings backfill --queue findings --repository-prefix team-a/ --tagged-only "
     "--since 30d --rate 5\n\n"
+    "  After replacing the AWS sample: log again, with image context, what it logged:\n\n"
+    "    ecr-findings backfill --queue findings --relog-sample --dry-run\n\n"
     "  Organisation-wide: a member account's registry, into the central queue:\n\n"
     "    ecr-findings --profile central backfill --registry-profile member-dev --queue findings"
 )
@@ -80,6 +82,15 @@ def backfill(
             "(from the scan status and the registry's scanning configuration).",
         ),
     ] = Kind.auto,
+    relog_sample: Annotated[
+        bool,
+        typer.Option(
+            "--relog-sample",
+            help="Also enqueue images whose only SUMMARY events are the AWS sample's (no "
+            "imageContext), with an event time after the sample's streams, so that they are "
+            "logged again in full beside them. Reads each such SUMMARY stream (GetLogEvents).",
+        ),
+    ] = False,
     log_group_prefix: LogGroupPrefix = DEFAULT_PREFIX,
     registry_profile: Annotated[
         str | None,
@@ -102,6 +113,8 @@ def backfill(
     Lists the repositories and images of the registry with their scan status, keeps readable
     scans (COMPLETE, or ACTIVE for enhanced scanning) that pass the filters and have no SUMMARY
     event yet, and sends one event per image to the queue in the format the consumer reads.
+
+    The AWS sample's SUMMARY events count as logged, unless --relog-sample.
     """
     if queue is None and not dry_run:
         raise usage_error("--queue is required (or set ECR_FINDINGS_QUEUE_URL), unless --dry-run")
@@ -119,6 +132,7 @@ def backfill(
         tagged_only=tagged_only,
         scanned_since=scanned_since,
         limit=limit,
+        relog_sample=relog_sample,
     )
     with output.progress("Listing images") as bar:
         candidates = finder.candidates(selection, on_image=lambda _c: bar.advance())
@@ -150,9 +164,15 @@ def backfill(
             output.dash(c.scan_status),
             f"{c.scan_completed_at:%Y-%m-%d %H:%M}" if c.scan_completed_at else "-",
             c.kind,
-            "enqueue" if c.eligible else f"skip: {c.skip_reason}",
+            _action(c),
         )
     out.print(grid)
+    relogged = sum(1 for c in eligible if c.sample_times)
+    if relogged:
+        out.print(
+            f"{relogged} of them logged by the AWS sample before: logged again with event "
+            "times after the sample's streams, which stay."
+        )
     skipped_text = ", ".join(f"{n} {reason}" for reason, n in skipped.most_common()) or "none"
     if dry_run:
         out.print(
@@ -163,3 +183,11 @@ def backfill(
         out.print(
             f"Enqueued {sent} of {len(candidates)} images to {url} (skipped: {skipped_text})."
         )
+
+
+def _action(candidate: ops.Candidate) -> str:
+    if not candidate.eligible:
+        return f"skip: {candidate.skip_reason}"
+    if candidate.sample_times:
+        return f"relog (sample's at {candidate.sample_times[-1]})"
+    return "enqueue"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pipeline import deadletter
+from pipeline import deadletter, reasons
 from pipeline.cli import output
 from pipeline.cli.errors import usage_error
 from pipeline.cli.options import Dlq, Json, duration, target
@@ -172,14 +173,16 @@ def redrive(
         str | None,
         typer.Option(
             "--to",
-            help="Queue to send messages to (URL or name). Default: the queue whose "
-            "RedrivePolicy names this DLQ.",
+            help="Queue to send messages to (URL or name). Default, --native too: the queue "
+            "whose RedrivePolicy names this DLQ.",
         ),
     ] = None,
     native: Annotated[
         bool,
         typer.Option(
-            "--native", help="Let SQS move every message (StartMessageMoveTask); no filters."
+            "--native",
+            help="Let SQS move every message (StartMessageMoveTask) to the source queue "
+            "(or --to); no filters.",
         ),
     ] = False,
     wait: Annotated[
@@ -188,7 +191,9 @@ def redrive(
     reason: Annotated[
         list[str] | None,
         typer.Option(
-            "--reason", help=f"Only this failure reason (repeatable; '{UNKNOWN_REASON}' too)."
+            "--reason",
+            help="Only this failure reason: a code the handler sets (e.g. throttled), "
+            f"'{UNKNOWN_REASON}', or '{deadletter.EVENTBRIDGE_PREFIX}<ERROR_CODE>' (repeatable).",
         ),
     ] = None,
     repository: Annotated[
@@ -228,7 +233,9 @@ def redrive(
     from the DLQ only once sent — nothing is lost if a call fails midway; the run stops at the
     first failure and everything not handled becomes visible again.
 
-    Native (--native): SQS moves every message server-side (StartMessageMoveTask).
+    Native (--native): SQS moves every message server-side (StartMessageMoveTask) to the
+    same queue: SQS itself knows the source only of messages its redrive policy moved, not of
+    those sent to the DLQ (by the handler or EventBridge), so the destination is always named.
     """
     filters = {
         "--reason": reason,
@@ -239,6 +246,14 @@ def redrive(
         "--limit": limit,
         "--dry-run": dry_run or None,
     }
+    unknown = reasons.unknown_reasons(reason or ())
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(reasons.CONSUMER_REASONS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise typer.BadParameter(
+            f"unknown reason {unknown[0]!r}{hint}; known: {reasons.known_reasons_text()}",
+            param_hint="--reason",
+        )
     if native:
         given = [name for name, value in filters.items() if value]
         if given:
@@ -338,11 +353,16 @@ def _native(
     sqs = aws.client("sqs")
     url = resolve_queue_url(sqs, queue)
     source_arn = queue_arn(sqs, url)
-    destination_arn = queue_arn(sqs, resolve_queue_url(sqs, to)) if to else None
+    # Named even for the source queue: without DestinationArn SQS returns only messages its
+    # redrive policy moved, and fails (CouldNotDetermineMessageSource) on those sent with
+    # SendMessage — every message the handler dead-letters and every event EventBridge could
+    # not deliver.
+    destination = redrive_target(sqs, url, to)
+    destination_arn = queue_arn(sqs, destination)
     # No retries: an endpoint without the API answers 5xx, no need to insist.
     tasks = aws.client("sqs", max_attempts=1)
     handle = movetasks.start(tasks, source_arn, destination_arn=destination_arn, rate=rate)
-    where = destination_arn or "the queues the messages came from"
+    where = destination_arn
     if not wait:
         if as_json:
             output.print_json(

@@ -3,14 +3,19 @@
 An image is enqueued when its scan is readable (COMPLETE for basic scanning, ACTIVE for
 enhanced), it passes the filters, and no SUMMARY event exists for its digest yet (the consumer
 writes it last, so its presence means the image is fully logged).
+
+Upgrading from the AWS sample: its SUMMARY events (the bare severity counts, no
+``imageContext``) count as logged too, unless ``relog_sample`` is set. Then an image whose only
+SUMMARY events are the sample's is enqueued again, with an event time later than every stream
+the sample wrote for it: our streams never collide with the sample's (writing into them would
+mix both formats in one stream), and they sort after them. The sample's streams stay.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
@@ -20,9 +25,12 @@ from pipeline import layout, limits
 from pipeline.events import ScanKind
 from pipeline.ops.errors import OpsError, error_code
 from pipeline.ops.ratelimit import RateLimiter
-from pipeline.ops.scanevents import scan_complete_event
+from pipeline.ops.scanevents import event_time, scan_complete_event
 
-_SUMMARY_DIGEST = re.compile(r"-(?P<hex>[0-9a-fA-F]{32,})-\d{4}-\d{2}-\d{2}T")
+# What a SUMMARY stream holds: ours (an event with imageContext), only the AWS sample's
+# events, or nothing yet (an image cut off mid-write).
+SummaryState = Literal["ours", "sample", "empty"]
+_CONTEXT_KEY = "imageContext"
 
 KindChoice = Literal["auto", "basic", "enhanced"]
 
@@ -33,6 +41,7 @@ class BackfillFilter:
     tagged_only: bool = False
     scanned_since: datetime | None = None
     limit: int | None = None  # images to enqueue at most
+    relog_sample: bool = False  # enqueue images logged only by the AWS sample
 
 
 @dataclass(frozen=True)
@@ -48,13 +57,31 @@ class Candidate:
     severity_counts: dict[str, int] | None
     kind: ScanKind
     skip_reason: str | None  # None: to be enqueued
+    # Re-logging an image the AWS sample logged: the event times of the sample's streams.
+    sample_times: tuple[str, ...] = field(default=())
 
     @property
     def eligible(self) -> bool:
         return self.skip_reason is None
 
-    def event(self) -> dict[str, Any]:
+    @property
+    def event_time(self) -> datetime:
+        """The event's time: the scan's completion, or — re-logging the sample's image — one
+        second after the latest stream the sample wrote for it, if that is later."""
         assert self.scan_completed_at is not None
+        when = self.scan_completed_at.astimezone(UTC).replace(microsecond=0)
+        for written in self.sample_times:
+            try:
+                after = datetime.fromisoformat(written.replace("Z", "+00:00")) + timedelta(
+                    seconds=1
+                )
+            except ValueError:
+                continue
+            after = after if after.tzinfo else after.replace(tzinfo=UTC)
+            when = max(when, after.astimezone(UTC).replace(microsecond=0))
+        return when
+
+    def event(self) -> dict[str, Any]:
         return scan_complete_event(
             kind=self.kind,
             account=self.account,
@@ -63,7 +90,7 @@ class Candidate:
             repository_arn=self.repository_arn,
             digest=self.digest,
             tags=self.tags,
-            completed_at=self.scan_completed_at,
+            completed_at=self.event_time,
             severity_counts=self.severity_counts,
         )
 
@@ -80,8 +107,10 @@ class Candidate:
             else None,
             "scan_kind": self.kind,
             "finding_severity_counts": self.severity_counts,
-            "action": "enqueue" if self.eligible else "skip",
+            "action": ("relog" if self.sample_times else "enqueue") if self.eligible else "skip",
             "skip_reason": self.skip_reason,
+            "event_time": event_time(self.event_time) if self.eligible else None,
+            "sample_scan_times": list(self.sample_times),
         }
 
 
@@ -108,27 +137,51 @@ class Finder:
         found: list[Candidate] = []
         chosen = 0
         for repo in self._repositories(selection.repository_prefix):
-            logged = None  # read lazily: only when an image of the repo is otherwise eligible
+            group = layout.log_group_name(self.log_group_prefix, repo["repositoryName"])
+            summaries = None  # listed lazily: only when an image of the repo is otherwise eligible
             for image in self._images(repo["repositoryName"], repo["registryId"]):
                 candidate = self._candidate(repo, image, selection)
                 if candidate.eligible:
-                    if logged is None:
-                        logged = self.logged_digests(repo["repositoryName"])
-                    if layout.digest_hex(candidate.digest) in logged:
-                        candidate = _skip(candidate, "already logged")
-                    elif selection.limit is not None and chosen >= selection.limit:
-                        candidate = _skip(candidate, "over --limit")
-                    else:
-                        chosen += 1
+                    if summaries is None:
+                        summaries = self.summary_streams(group)
+                    streams = summaries.get(layout.digest_hex(candidate.digest).lower(), [])
+                    candidate = self._against_logs(group, candidate, streams, selection)
+                    if candidate.eligible:
+                        if selection.limit is not None and chosen >= selection.limit:
+                            candidate = _skip(candidate, "over --limit")
+                        else:
+                            chosen += 1
                 found.append(candidate)
                 if on_image:
                     on_image(candidate)
         return found
 
-    def logged_digests(self, repository: str) -> set[str]:
-        """Digests (hex) with a SUMMARY event in the repository's log group."""
-        group = layout.log_group_name(self.log_group_prefix, repository)
-        digests: set[str] = set()
+    def _against_logs(
+        self,
+        group: str,
+        candidate: Candidate,
+        streams: list[dict[str, Any]],
+        selection: BackfillFilter,
+    ) -> Candidate:
+        """Skip an image already logged; mark one only the sample logged for re-logging."""
+        if not selection.relog_sample:
+            if any(self._holds_summary(group, stream) for stream in streams):
+                return _skip(candidate, "already logged")
+            return candidate
+        sample_times = []
+        for stream in streams:
+            state = self.summary_state(group, stream)
+            if state == "ours":
+                return _skip(candidate, "already logged")
+            if state == "sample":
+                parsed = layout.parse_stream_name(str(stream["logStreamName"]))
+                assert parsed is not None  # summary_streams keeps parsed names only
+                sample_times.append(parsed.event_time)
+        return replace(candidate, sample_times=tuple(sorted(sample_times)))
+
+    def summary_streams(self, group: str) -> dict[str, list[dict[str, Any]]]:
+        """The group's SUMMARY streams (DescribeLogStreams entries) by digest hex."""
+        found: dict[str, list[dict[str, Any]]] = {}
         paginator = self.logs.get_paginator("describe_log_streams")
         try:
             for page in paginator.paginate(
@@ -136,13 +189,31 @@ class Finder:
             ):
                 self._logs_limit.acquire()
                 for stream in page.get("logStreams", []):
-                    match = _SUMMARY_DIGEST.search(str(stream["logStreamName"]))
-                    if match and self._holds_summary(group, stream):
-                        digests.add(match["hex"].lower())
+                    parsed = layout.parse_stream_name(str(stream["logStreamName"]))
+                    if parsed and parsed.kind == layout.SUMMARY:
+                        found.setdefault(layout.digest_hex(parsed.digest).lower(), []).append(
+                            stream
+                        )
         except ClientError as exc:
             if error_code(exc) != "ResourceNotFoundException":
                 raise
-        return digests
+        return found
+
+    def summary_state(self, group: str, stream: dict[str, Any]) -> SummaryState:
+        """Who wrote a SUMMARY stream's events. Ours carry ``imageContext`` beside the counts;
+        the AWS sample's are the bare counts map. (One stream can hold several registries'
+        events: any of ours makes it ours.)"""
+        self._logs_limit.acquire()
+        page = self.logs.get_log_events(
+            logGroupName=group,
+            logStreamName=stream["logStreamName"],
+            startFromHead=True,
+            limit=100,
+        )
+        messages = [str(e.get("message", "")) for e in page.get("events", [])]
+        if not messages:
+            return "empty"
+        return "ours" if any(_has_context(m) for m in messages) else "sample"
 
     def _holds_summary(self, group: str, stream: dict[str, Any]) -> bool:
         """Whether a SUMMARY stream has its event. The consumer creates the stream before it
@@ -296,6 +367,14 @@ class BackfillIncomplete(OpsError):
     def __init__(self, sent: int, reason: str) -> None:
         super().__init__(f"the queue refused a message after {sent} were sent: {reason}")
         self.sent = sent
+
+
+def _has_context(message: str) -> bool:
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get(_CONTEXT_KEY), dict)
 
 
 def _skip(candidate: Candidate, reason: str) -> Candidate:

@@ -2,14 +2,15 @@
 
 A log event is one finding as the API returned it plus ``imageContext``. Basic findings name
 the vulnerability in ``name`` and the package in ``attributes``; enhanced (Inspector) findings
-in ``packageVulnerabilityDetails``.
+in ``packageVulnerabilityDetails``. Events the AWS sample wrote (an upgrade keeps its log
+groups) have no ``imageContext``: their tag, digest and scan time are in the stream name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -74,9 +75,16 @@ def names(finding: Mapping[str, Any], vulnerability_id: str) -> bool:
     return isinstance(details, Mapping) and details.get("vulnerabilityId") == vulnerability_id
 
 
-def hits_in(message: str, vulnerability_id: str, log_group: str, repository: str = "") -> list[Hit]:
+def hits_in(
+    message: str,
+    vulnerability_id: str,
+    log_group: str,
+    repository: str = "",
+    stream: str = "",
+) -> list[Hit]:
     """The hits one log message holds: one per vulnerable package, none if it does not match
-    (a server-side filter may be loose, or the message may be the image's SUMMARY)."""
+    (a server-side filter may be loose, or the message may be the image's SUMMARY).
+    ``stream`` names the event's stream: it tells the image of an event without context."""
     try:
         finding = orjson.loads(message)
     except orjson.JSONDecodeError:
@@ -84,18 +92,28 @@ def hits_in(message: str, vulnerability_id: str, log_group: str, repository: str
     if not isinstance(finding, dict) or not names(finding, vulnerability_id):
         return []
     context = finding.get("imageContext")
-    context = context if isinstance(context, Mapping) else {}
+    if isinstance(context, Mapping):
+        tags = context.get("imageTags") or []
+        tag = str(tags[0]) if tags else layout.UNTAGGED
+        digest, scan_time = (
+            str(context.get("imageDigest") or ""),
+            str(context.get("scanTime") or ""),
+        )
+    else:  # the AWS sample's event: the image is in the stream name
+        context = {}
+        parsed = layout.parse_stream_name(stream)
+        tag = parsed.tag if parsed else layout.UNTAGGED
+        digest, scan_time = (parsed.digest, parsed.event_time) if parsed else ("", "")
     severity = layout.normalize_severity(finding.get("severity"))
-    tags = context.get("imageTags") or []
     return [
         Hit(
             severity_rank=layout.severity_rank(severity),
             repository=str(context.get("repository") or repository),
-            tag=str(tags[0]) if tags else layout.UNTAGGED,
-            digest=str(context.get("imageDigest") or ""),
+            tag=tag,
+            digest=digest,
             severity=severity,
             package=package,
-            scan_time=str(context.get("scanTime") or ""),
+            scan_time=scan_time,
             log_group=log_group,
             scan_kind=str(context.get("scanKind") or ""),
             account=str(context.get("account") or ""),
@@ -124,6 +142,25 @@ def packages(finding: Mapping[str, Any]) -> list[str]:
     if attributes.get("package_name"):
         return [_package(attributes.get("package_name"), attributes.get("package_version"))]
     return ["-"]
+
+
+def attribute_registries(hits: Iterable[Hit]) -> list[Hit]:
+    """Give hits without a registry (the AWS sample's events) the account and region of the
+    other hits of the same image in the same log group, when exactly one registry logged it
+    there: after an upgrade, the sample's scans and ours of one image are one image."""
+    hits = list(hits)
+    registries: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for hit in hits:
+        if hit.account:
+            registries.setdefault((hit.log_group, hit.digest), set()).add((hit.account, hit.region))
+    attributed = []
+    for hit in hits:
+        known = registries.get((hit.log_group, hit.digest), set())
+        if not hit.account and len(known) == 1:
+            [(account, region)] = known
+            hit = replace(hit, account=account, region=region)
+        attributed.append(hit)
+    return attributed
 
 
 def latest_scans(hits: Iterable[Hit]) -> list[Hit]:

@@ -91,7 +91,9 @@ def start(
     sqs: Any, dlq_arn: str, *, destination_arn: str | None = None, rate: int | None = None
 ) -> str:
     """Start moving every message of the DLQ; return the task handle. Without a destination
-    SQS returns each message to the queue it came from."""
+    SQS returns each message to the queue it came from — which it knows only for messages its
+    redrive policy moved: the task fails (CouldNotDetermineMessageSource) on a message sent to
+    the DLQ with SendMessage. The CLI always names one."""
     request: dict[str, Any] = {"SourceArn": dlq_arn}
     if destination_arn:
         request["DestinationArn"] = destination_arn

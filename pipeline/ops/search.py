@@ -21,7 +21,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from pipeline.ops.errors import OpsError, error_code
-from pipeline.ops.hits import Hit, hits_in, latest_scans
+from pipeline.ops.hits import Hit, attribute_registries, hits_in, latest_scans
 from pipeline.ops.ratelimit import RateLimiter
 
 Engine = Literal["filter", "insights"]
@@ -40,7 +40,7 @@ def filter_pattern(vulnerability_id: str) -> str:
 
 def insights_query(vulnerability_id: str) -> str:
     return (
-        "fields @message, @log"
+        "fields @message, @log, @logStream"
         f' | filter name = "{vulnerability_id}"'
         f' or packageVulnerabilityDetails.vulnerabilityId = "{vulnerability_id}"'
         f" | limit {INSIGHTS_MAX_RESULTS}"
@@ -129,7 +129,8 @@ class Searcher:
                 if on_group_done:
                     for group in unit:
                         on_group_done(group)
-        result.hits = sorted(set(result.hits)) if all_scans else latest_scans(result.hits)
+        found = attribute_registries(result.hits)
+        result.hits = sorted(set(found)) if all_scans else latest_scans(found)
         return result
 
     def _repository(self, group: str) -> str:
@@ -142,7 +143,11 @@ class Searcher:
         for event in self._filtered_events(group, vulnerability_id, since_ms):
             events += 1
             hits += hits_in(
-                str(event.get("message", "")), vulnerability_id, group, self._repository(group)
+                str(event.get("message", "")),
+                vulnerability_id,
+                group,
+                self._repository(group),
+                str(event.get("logStreamName", "")),
             )
         return events, hits, []
 
@@ -194,7 +199,11 @@ class Searcher:
             # @log is "account-id:group-name" in AWS.
             group = str(fields.get("@log") or "").rsplit(":", 1)[-1]
             hits += hits_in(
-                str(fields.get("@message") or ""), vulnerability_id, group, self._repository(group)
+                str(fields.get("@message") or ""),
+                vulnerability_id,
+                group,
+                self._repository(group),
+                str(fields.get("@logStream") or ""),
             )
         truncated = groups if len(rows) >= INSIGHTS_MAX_RESULTS else []
         return len(rows), hits, truncated

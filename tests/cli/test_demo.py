@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,3 +38,34 @@ def test_demo_runs_end_to_end() -> None:
     for reason in ("malformed_json", "image_not_found", "scan_not_found"):
         assert reason in out
     assert "Traceback" not in done.stderr
+
+
+def test_keep_running_says_how_to_point_the_cli_at_the_local_aws() -> None:
+    script = Path(sys.executable).parent / "ecr-findings"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    with subprocess.Popen(
+        [str(script), "demo", "--keep-running"],
+        env={**env, "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as demo:
+        try:
+            assert demo.stdout is not None
+            lines = []
+            for line in demo.stdout:
+                lines.append(line)
+                if "Ctrl-C to stop" in line:
+                    break
+            exports = [line.strip() for line in lines if line.strip().startswith("export ")]
+            assert len(exports) == 1, "".join(lines[-8:])
+            # What an operator pastes into another shell, then the command of the hint.
+            shell = f"{exports[0]} && {script} dlq status --queue ecr-findings-dlq --json"
+            done = subprocess.run(
+                ["bash", "-c", shell], env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout)["messages_visible"] == 3
+        finally:
+            demo.terminate()
+            demo.wait(timeout=30)

@@ -3,6 +3,11 @@
 moto has no message move tasks. Without them the CLI must say so in one line and point at
 selective redrive. To check what the CLI asks for, ``move_tasks`` teaches the local server
 the three calls — a small emulation of SQS's behaviour, recording each request.
+
+Like SQS, the emulation returns a message to "its original source queue" (no DestinationArn)
+only when the queue's redrive policy moved it there: a message sent to the DLQ with
+SendMessage — every one the consumer dead-letters, and EventBridge's undeliverable events —
+has no known source, and the task fails with CouldNotDetermineMessageSource.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
-from .support import Queues, depth, scan_body, send_dead
+from .support import MAX_RECEIVE_COUNT, Queues, depth, scan_body, send_dead
 
 
 @dataclass
@@ -30,9 +35,21 @@ class MoveTaskEmulation:
 @pytest.fixture
 def move_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[MoveTaskEmulation]:
     from moto.core.responses import ActionResult
+    from moto.sqs.models import SQSBackend
     from moto.sqs.responses import SQSResponse
 
     emulation = MoveTaskEmulation()
+
+    # Where each message was sent with SendMessage: a message the redrive policy moved to the
+    # DLQ was sent to its source queue, one sent to the DLQ itself has no other source.
+    send_message = SQSBackend.send_message
+
+    def remember_queue(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send_message(backend, queue_name, *args, **kwargs)
+        message.sent_to_queue = queue_name
+        return message
+
+    monkeypatch.setattr(SQSBackend, "send_message", remember_queue)
 
     def params(response: Any, *names: str) -> dict[str, Any]:
         found = {n: response._get_param(n) for n in names}
@@ -65,12 +82,13 @@ def move_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[MoveTaskEmulation]:
             task.update(Status="FAILED", FailureReason=emulation.failure)
             return
         source = backend.get_queue(task["SourceArn"].split(":")[-1])
-        if "DestinationArn" in task:
-            destination = task["DestinationArn"].split(":")[-1]
-        else:  # back to the queue whose RedrivePolicy names the DLQ
-            destination = backend.list_dead_letter_source_queues(source.name)[0].name
         moved = list(source.messages)
-        for message in moved:
+        origins = [getattr(m, "sent_to_queue", source.name) for m in moved]
+        if "DestinationArn" not in task and source.name in origins:
+            task.update(Status="FAILED", FailureReason="CouldNotDetermineMessageSource")
+            return
+        for message, origin in zip(moved, origins, strict=True):
+            destination = task.get("DestinationArn", origin).split(":")[-1]
             backend.send_message(destination, message.body)
         source._messages = [m for m in source._messages if m not in moved]
         task.update(Status="COMPLETED", ApproximateNumberOfMessagesMoved=len(moved))
@@ -178,7 +196,59 @@ def test_native_redrive_request_and_wait(
     assert depth(sqs, queues.url) == (4, 0)
 
 
-def test_native_redrive_to_the_original_sources(
+def test_native_redrive_goes_to_the_source_queue_by_default(
+    cli: Callable[..., Result],
+    sqs: Any,
+    queues: Queues,
+    dead: list[str],
+    move_tasks: MoveTaskEmulation,
+) -> None:
+    # The consumer sent these to the DLQ itself (SendMessage): SQS cannot tell where they
+    # came from, so the CLI names the queue whose RedrivePolicy names the DLQ.
+    result = cli("dlq", "redrive", "--native", "-q", "findings-dlq", "--wait", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert move_tasks.requests[0] == (
+        "StartMessageMoveTask",
+        {"SourceArn": queues.dlq_arn, "DestinationArn": queues.arn},
+    )
+    task = json.loads(result.stdout)
+    assert (task["status"], task["moved"], task["failure_reason"]) == ("COMPLETED", 4, None)
+    assert depth(sqs, queues.dlq_url) == (0, 0)
+    assert depth(sqs, queues.url) == (4, 0)
+
+
+def test_the_emulation_refuses_to_guess_the_source_of_sent_messages(
+    sqs: Any, queues: Queues, dead: list[str], move_tasks: MoveTaskEmulation
+) -> None:
+    handle = sqs.start_message_move_task(SourceArn=queues.dlq_arn)["TaskHandle"]
+    [task] = sqs.list_message_move_tasks(SourceArn=queues.dlq_arn)["Results"]
+
+    assert handle and (task["Status"], task["FailureReason"]) == (
+        "FAILED",
+        "CouldNotDetermineMessageSource",
+    )
+    assert depth(sqs, queues.dlq_url) == (4, 0)
+
+
+def test_the_emulation_returns_redriven_messages_to_their_source(
+    sqs: Any, queues: Queues, move_tasks: MoveTaskEmulation
+) -> None:
+    # Moved by the queue's own redrive policy (receives past maxReceiveCount): SQS knows the
+    # source, and so does the emulation.
+    sqs.send_message(QueueUrl=queues.url, MessageBody=scan_body("team/api", "redriven"))
+    for _ in range(MAX_RECEIVE_COUNT + 1):
+        sqs.receive_message(QueueUrl=queues.url, VisibilityTimeout=0)
+    assert depth(sqs, queues.dlq_url) == (1, 0)
+
+    sqs.start_message_move_task(SourceArn=queues.dlq_arn)
+    [task] = sqs.list_message_move_tasks(SourceArn=queues.dlq_arn)["Results"]
+
+    assert (task["Status"], task["ApproximateNumberOfMessagesMoved"]) == ("COMPLETED", 1)
+    assert depth(sqs, queues.url) == (1, 0)
+
+
+def test_native_redrive_without_a_wait_then_tasks_and_cancel(
     cli: Callable[..., Result],
     sqs: Any,
     queues: Queues,
@@ -189,21 +259,32 @@ def test_native_redrive_to_the_original_sources(
     result = cli("dlq", "redrive", "--native", "-q", "findings-dlq")
 
     assert result.exit_code == 0, result.stderr
-    assert move_tasks.requests == [("StartMessageMoveTask", {"SourceArn": queues.dlq_arn})]
     handle = move_tasks.tasks[0]["TaskHandle"]
     assert f"Started move task {handle}" in result.stdout
-    assert "the queues the messages came from" in result.stdout
+    assert queues.arn in result.stdout
 
     listed = cli("dlq", "tasks", "-q", queues.dlq_url, "--json")
     assert listed.exit_code == 0, listed.stderr
     [task] = json.loads(listed.stdout)
     assert (task["status"], task["task_handle"], task["to_move"]) == ("RUNNING", handle, 4)
-    assert task["destination_arn"] is None
+    assert task["destination_arn"] == queues.arn
 
     cancelled = cli("dlq", "cancel", "-q", queues.dlq_url)  # finds the running task itself
     assert cancelled.exit_code == 0, cancelled.stderr
     assert move_tasks.requests[-1] == ("CancelMessageMoveTask", {"TaskHandle": handle})
     assert f"Cancelling move task {handle}" in cancelled.stdout
+
+
+def test_native_redrive_asks_for_to_when_the_source_is_ambiguous(
+    cli: Callable[..., Result], sqs: Any, queues: Queues, move_tasks: MoveTaskEmulation
+) -> None:
+    policy = {"deadLetterTargetArn": queues.dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+    sqs.create_queue(QueueName="other", Attributes={"RedrivePolicy": json.dumps(policy)})
+
+    error = _one_line_error(cli("dlq", "redrive", "--native", "-q", queues.dlq_url))
+
+    assert "2 queues use" in error and "pick one with --to" in error
+    assert move_tasks.requests == []
 
 
 def test_native_wait_reports_a_failed_task(

@@ -239,3 +239,25 @@ def test_rate_limit_paces_the_sends(cli: Callable[..., Result], sqs: Any, queues
     assert _report(result)["sent"] == 12
     # Two batches (10 + 2 messages) at 20 a second: the second waits for the first's 0.5 s.
     assert elapsed >= 0.5
+
+
+def test_an_unknown_reason_is_refused_with_the_known_ones(
+    cli: Callable[..., Result], sqs: Any, queues: Queues, dead: dict[str, list[str]]
+) -> None:
+    result = cli("dlq", "redrive", "-q", queues.dlq_url, "--reason", "image_not_fond")
+
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "unknown reason 'image_not_fond' (did you mean image_not_found?)" in result.stderr
+    for known in ("image_not_found", "throttled", "unknown", "eventbridge:<ERROR_CODE>"):
+        assert known in result.stderr
+    assert depth(sqs, queues.dlq_url) == (6, 0)  # nothing read, nothing sent
+
+
+@pytest.mark.parametrize("reason", ["unknown", "eventbridge:NO_PERMISSIONS", "scan_failed"])
+def test_every_kind_of_known_reason_is_accepted(
+    cli: Callable[..., Result], queues: Queues, reason: str
+) -> None:
+    result = cli("dlq", "redrive", "-q", queues.dlq_url, "--reason", reason, "--dry-run")
+
+    assert result.exit_code == 0, result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -204,6 +205,45 @@ def test_latest_scan_per_image_wins() -> None:
     assert hits.latest_scans([older, newer, other, newer]) == [newer, other]
 
 
+def test_hits_of_the_aws_samples_events_take_the_image_from_the_stream_name() -> None:
+    # The sample logs json.dumps(finding): no imageContext.
+    finding = {"name": "CVE-3", "severity": "LOW", "attributes": [], "uri": "u"}
+    stream = f"LOW-rc-1-2-{DIGEST[7:]}-2025-06-01T10-00-00Z"
+
+    [hit] = hits.hits_in(json.dumps(finding), "CVE-3", "/g/web/app", "web/app", stream)
+
+    assert (hit.repository, hit.tag, hit.digest, hit.scan_time) == (
+        "web/app",
+        "rc-1-2",
+        DIGEST,
+        "2025-06-01T10:00:00Z",
+    )
+    assert (hit.account, hit.scan_kind) == ("", "")
+    [unknown] = hits.hits_in(json.dumps(finding), "CVE-3", "/g/web/app", "web/app", "other")
+    assert (unknown.tag, unknown.digest) == ("untagged", "")
+
+
+def test_hits_without_a_registry_join_the_only_registry_of_their_image() -> None:
+    def hit(account: str, digest: str = DIGEST, group: str = "/g") -> hits.Hit:
+        region = "eu-west-1" if account else ""
+        return hits.Hit(
+            1, "web/app", "v2", digest, "HIGH", "zlib", "2025", group, "", account, region
+        )
+
+    other = "sha256:" + "cd" * 32
+    found = hits.attribute_registries(
+        [hit(""), hit("111111111111"), hit("", other), hit("", group="/h")]
+    )
+    assert [(h.account, h.region) for h in found] == [
+        ("111111111111", "eu-west-1"),
+        ("111111111111", "eu-west-1"),
+        ("", ""),  # no registry logged that image: stays unknown
+        ("", ""),  # another group
+    ]
+    two = hits.attribute_registries([hit(""), hit("111111111111"), hit("222222222222")])
+    assert two[0].account == ""  # ambiguous: two registries logged that image
+
+
 @pytest.mark.parametrize("kind", ["basic", "enhanced"])
 def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
     completed = datetime(2025, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -241,6 +281,33 @@ def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
 def test_summary_stream_digest_is_recognised(tag: str) -> None:
     name = layout.stream_name(layout.SUMMARY, tag, DIGEST, "2025-05-01T08:30:15Z")
 
-    match = backfill._SUMMARY_DIGEST.search(name)
+    parsed = layout.parse_stream_name(name)
 
-    assert match is not None and match["hex"] == layout.digest_hex(DIGEST)
+    assert parsed is not None and (parsed.kind, parsed.digest) == (layout.SUMMARY, DIGEST)
+
+
+def test_a_relogged_image_gets_an_event_time_after_the_samples_streams() -> None:
+    completed = datetime(2025, 5, 1, 8, 30, 15, 400000, tzinfo=UTC)
+    candidate = backfill.Candidate(
+        account="123456789012",
+        region="eu-west-1",
+        repository="team/app",
+        repository_arn="arn:aws:ecr:eu-west-1:123456789012:repository/team/app",
+        digest=DIGEST,
+        tags=("v1",),
+        scan_status="COMPLETE",
+        scan_completed_at=completed,
+        severity_counts={"HIGH": 1},
+        kind="basic",
+        skip_reason=None,
+    )
+    assert scanevents.event_time(candidate.event_time) == "2025-05-01T08:30:15Z"
+
+    def relogged(*sample_times: str) -> str:
+        with_sample = dataclasses.replace(candidate, sample_times=sample_times)
+        return str(with_sample.event()["time"])
+
+    assert relogged("2025-05-01T08:30:15Z") == "2025-05-01T08:30:16Z"  # same second as the scan
+    assert relogged("2025-05-01T08:30:17Z", "2025-04-01T00:00:00Z") == "2025-05-01T08:30:18Z"
+    assert relogged("2025-04-01T00:00:00Z") == "2025-05-01T08:30:15Z"  # an older scan's
+    assert relogged("not a time") == "2025-05-01T08:30:15Z"

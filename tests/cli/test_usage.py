@@ -43,7 +43,10 @@ def _one_line(text: str) -> str:
         (("dlq", "peek", "-q", "x", "--bogus"), "No such option: --bogus"),
         (("dlq", "status"), "Missing option '--queue'"),
         (("dlq", "peek", "-q", "x", "-n", "0"), "'-n' / '--count'"),
-        (("dlq", "redrive", "-q", "x", "--native", "--reason", "a"), "--reason cannot be used"),
+        (
+            ("dlq", "redrive", "-q", "x", "--native", "--reason", "throttled"),
+            "--reason cannot be used",
+        ),
         (("dlq", "redrive", "-q", "x", "--native", "--rate", "1000"), "--rate"),
         (("dlq", "redrive", "-q", "x", "--wait"), "--wait follows native move tasks"),
         (("dlq", "redrive", "-q", "x", "--older-than", "soon"), "not a duration: 'soon'"),

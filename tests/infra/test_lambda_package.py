@@ -7,6 +7,7 @@ the handler from that build alone.
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -56,8 +57,33 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def runtime_requirements() -> list[str]:
+    """The package's dependencies, less those only the operators' CLI imports."""
     with (ROOT / "pyproject.toml").open("rb") as f:
-        return list(tomllib.load(f)["project"]["dependencies"])
+        config = tomllib.load(f)
+    cli_only = {
+        canonicalize_name(Requirement(r).name)
+        for r in config["tool"]["ecr-findings-logger"]["cli-only-dependencies"]
+    }
+    return [
+        r
+        for r in config["project"]["dependencies"]
+        if canonicalize_name(Requirement(r).name) not in cli_only
+    ]
+
+
+def test_the_cli_only_dependencies_are_ones_the_handler_never_imports() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        cli_only = tomllib.load(f)["tool"]["ecr-findings-logger"]["cli-only-dependencies"]
+    modules = {canonicalize_name(name).replace("-", "_") for name in cli_only}
+    for path in handler_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported = {node.module.split(".")[0]}
+            else:
+                continue
+            assert not imported & modules, f"{path} imports {imported & modules}"
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +143,7 @@ def test_it_holds_the_runtime_dependencies_and_nothing_else(built: tuple[Path, s
                 needed.add((name, wanted))
                 pending += [(r, wanted) for r in shipped[name]]
     assert set(shipped) == {name for name, _ in needed}
+    assert not {"typer", "rich", "click", "moto"} & set(shipped)  # the CLI's and the demo's
     assert {"aioboto3", "aiobotocore", "botocore", "pydantic", "pydantic-core", "orjson"} <= set(
         shipped
     )

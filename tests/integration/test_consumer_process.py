@@ -127,3 +127,23 @@ def test_bad_arguments_exit_2_with_the_reason(args: list[str]) -> None:
 
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("ecr-findings-consumer: error:")
+
+
+def test_no_region_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    env["AWS_CONFIG_FILE"] = str(tmp_path / "none")  # no profile region either
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/findings"
+    done = subprocess.run(
+        [*COMMAND, "--once", "--queue-url", queue],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        "ecr-findings-consumer: error: no AWS region: set AWS_REGION or AWS_DEFAULT_REGION "
+        "(or a profile's region)\n"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from hypothesis import given, settings
@@ -126,3 +127,78 @@ def test_severity_rank_orders_known_severities_first() -> None:
     ranks = [layout.severity_rank(s) for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW")]
     assert ranks == sorted(ranks) and len(set(ranks)) == 4
     assert layout.severity_rank("SOMETHING_NEW") > layout.severity_rank("UNDEFINED")
+
+
+# ---- reading names back: the sample's history carries its image only in its stream names ----
+
+SHA256 = "sha256:" + "0123456789abcdef" * 4
+
+
+def test_parse_a_name_the_aws_sample_wrote() -> None:
+    name = f"HIGH-release-2024-01-{SHA256[7:]}-2019-10-29T02-36-48Z"
+
+    parsed = layout.parse_stream_name(name)
+
+    assert parsed == layout.StreamName("HIGH", "release-2024-01", SHA256, "2019-10-29T02:36:48Z")
+    assert parsed.tagged
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "SUMMARY",
+        f"SUMMARY-{SHA256[7:]}-2019-10-29T02-36-48Z",  # no tag
+        f"SUMMARY-v1-{SHA256[7:-1]}-2019-10-29T02-36-48Z",  # 63 hex digits
+        f"SUMMARY-v1-{SHA256[7:]}-2019-10-29T02:36:48Z",  # ':' cannot be in a stream name
+        f"SUMMARY-v1-{SHA256[7:]}-2019-10-29",
+        f"SUMMARY-v1-{SHA256[7:]}-2019-10-29T02-36-48Zx",
+        "finding-events-2026-11-29",  # another kind of stream in the same group
+    ],
+)
+def test_names_outside_the_layout_are_not_parsed(name: str) -> None:
+    assert layout.parse_stream_name(name) is None
+
+
+def test_an_untagged_image() -> None:
+    parsed = layout.parse_stream_name(layout.stream_name("SUMMARY", "untagged", SHA256, TIME))
+    assert parsed is not None and not parsed.tagged
+
+
+_TIMES = st.builds(
+    lambda when, fraction, zone: f"{when:%Y-%m-%dT%H:%M:%S}{fraction}{zone}",
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(9999, 12, 31)),
+    st.sampled_from(["", ".5", ".123", ".123456"]),
+    st.sampled_from(["Z", "+00:00", "+02:00", "-05:30"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    tag=st.text(alphabet=ECR_TAG_CHARS, min_size=1, max_size=300),
+    hex_digits=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    time=_TIMES,
+)
+def test_parse_inverts_stream_name(kind: str, tag: str, hex_digits: str, time: str) -> None:
+    digest = f"sha256:{hex_digits}"
+    parsed = layout.parse_stream_name(layout.stream_name(kind, tag, digest, time))
+    assert parsed == layout.StreamName(kind, tag, digest, time)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tag=st.text(alphabet=ECR_TAG_CHARS, min_size=450, max_size=1_000), time=_TIMES)
+def test_a_shortened_tag_parses_to_its_short_form(tag: str, time: str) -> None:
+    name = layout.stream_name("LOW", tag, SHA256, time)
+    parsed = layout.parse_stream_name(name)
+    assert parsed is not None
+    assert (parsed.kind, parsed.digest, parsed.event_time) == ("LOW", SHA256, time)
+    assert name == f"LOW-{parsed.tag}-{SHA256[7:]}-{layout.stream_time(time)}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(max_size=200))
+def test_parse_never_fails_on_any_name(name: str) -> None:
+    parsed = layout.parse_stream_name(name)
+    if parsed is not None:
+        assert parsed.digest.startswith("sha256:") and parsed.kind and parsed.tag

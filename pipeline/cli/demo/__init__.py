@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import typer
 
+from pipeline.cli.errors import usage_error
 from pipeline.cli.text import prose
 
 
@@ -19,6 +22,11 @@ def demo(
     SQS, drains the queue with the real handler, then prints the log groups and streams, the
     images that have one CVE, and the dead-letter queue.
     """
+    if not all(importlib.util.find_spec(name) for name in ("moto", "flask")):
+        raise usage_error(
+            "the demo runs on moto, which the plain install leaves out: "
+            "pip install 'ecr-findings-logger[demo]'"
+        )
     from pipeline.cli.demo import scenario
 
     scenario.run(keep_running=keep_running)

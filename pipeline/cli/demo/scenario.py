@@ -66,6 +66,8 @@ IMAGES = (
     Image("tools/debug-shell", "nightly", "basic", 0, has_cve=False, scanned=False),
     Image("web/storefront", "v2.13.9", "basic", 12, has_cve=False, deleted=True),
 )
+# What the CLI needs to reach the local AWS (dummy credentials: moto accepts any).
+_CLI_ENV = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 MALFORMED_BODY = '{"detail-type": "ECR Image Scan", "source": "aws.ecr", "detail": '
 
 
@@ -81,7 +83,11 @@ def run(*, keep_running: bool = False) -> None:
         out.print(Rule())
         out.print(f"Demo finished in {time.monotonic() - started:.1f} s.")
         if keep_running:
-            out.print(f"Local AWS at {aws.endpoint_url} (region {aws.region}); Ctrl-C to stop.")
+            out.print(f"Local AWS at {aws.endpoint_url} stays up. From another shell:")
+            exports = " ".join(f"{k}={v}" for k, v in aws.env().items() if k in _CLI_ENV)
+            out.print(f"  export {exports}", soft_wrap=True, markup=False, highlight=False)
+            out.print("  ecr-findings dlq status --queue ecr-findings-dlq", highlight=False)
+            out.print("Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
                     time.sleep(3600)

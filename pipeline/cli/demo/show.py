@@ -122,6 +122,7 @@ def dead_letters(sqs: Any, dlq_url: str, out: Console) -> None:
             _short(message.letter.message if message.letter else message.body),
         )
     out.print(peeked)
+    out.print("Send them back after a fix with: ecr-findings dlq redrive --reason <reason>")
     out.print(
-        "Send them back after a fix with: ecr-findings dlq redrive --reason <reason> (or --native)"
+        "(on AWS, --native has SQS move them all to the source queue; moto has no move tasks)"
     )
