@@ -26,7 +26,7 @@ _EVENTBRIDGE_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 # Codes raised with a literal, by where they are raised.
 _RAISED = frozenset(
     {
-        # decoding the message (pipeline/events.py, pipeline/consumer.py)
+        # decoding the message (pipeline/events.py, pipeline/outcome.py)
         "malformed_json",
         "not_an_event",
         "unsupported_event",
@@ -49,8 +49,10 @@ _RAISED = frozenset(
         "log_group_missing",
         "log_events_rejected",
         "log_events_invalid",
-        # the invocation (pipeline/consumer.py)
+        # the invocation (pipeline/runner.py)
         "deadline_exceeded",
+        # another consumer holds the image (pipeline/writers/image_scans.py)
+        "image_claimed",
     }
 )
 

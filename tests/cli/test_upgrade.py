@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pipeline.local import LocalAws, registry
 from typer.testing import Result
 
+from localaws import LocalAws, registry
 from pipeline import layout
+from pipeline.ops.scanevents import event_time
 
 from .sample_stack import write_like_the_sample
 from .support import SeededImage, seed_images
@@ -75,7 +76,7 @@ def test_search_reads_tag_digest_and_time_of_the_samples_events_from_their_strea
             image.repository,
             image.tag,
             image.digest,
-            registry.event_time(SCANNED + timedelta(seconds=n)),
+            event_time(SCANNED + timedelta(seconds=n)),
         )
         for n, image in enumerate(sample_history)
         if CVE in image.cves
@@ -158,11 +159,11 @@ def test_relog_sample_logs_the_samples_images_again_beside_its_streams(
     assert aws.calls["GetLogEvents"] == len(sample_history)  # one per sample SUMMARY stream
     for n, image in enumerate(sample_history):
         [entry] = [i for i in report["images"] if i["image_digest"] == image.digest]
-        written = registry.event_time(SCANNED + timedelta(seconds=n))
+        written = event_time(SCANNED + timedelta(seconds=n))
         assert entry["action"] == "relog"
         assert entry["sample_scan_times"] == [written]
         # After the sample's stream: no collision, and it sorts as the later scan.
-        assert entry["event_time"] == registry.event_time(SCANNED + timedelta(seconds=n + 1))
+        assert entry["event_time"] == event_time(SCANNED + timedelta(seconds=n + 1))
 
     stats = handler_env(sqs)
     assert (stats.received, stats.deleted, stats.failed) == (4, 4, 0)

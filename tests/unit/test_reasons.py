@@ -28,7 +28,14 @@ def _raised_literals() -> dict[str, str]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             first = node.args[0]
-            if name in ERRORS and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            # RetryableError("code", …), or an error class's super().__init__("code", …)
+            raises = name in ERRORS or (
+                name == "__init__"
+                and isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Call)
+                and getattr(func.value.func, "id", None) == "super"
+            )
+            if raises and isinstance(first, ast.Constant) and isinstance(first.value, str):
                 found[first.value] = str(path.relative_to(ROOT))
     return found
 
