@@ -4,38 +4,71 @@ instead of provoking throttles, bounded fan-out, and all-or-first-error task gro
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from pipeline.errors import PermanentError
 
 
-class RateLimiter:
+class _Gcra:
     """A token bucket written as GCRA: ``rate`` calls a second, bursts of up to ``burst``.
+    Pure: ``reserve`` takes slots and says how long to wait for them."""
 
-    Each ``acquire`` reserves the next free slot and sleeps until it, so waiters are served
-    in arrival order without a lock (the event loop is single-threaded).
-    """
-
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    def __init__(self, rate: float, burst: float) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
         self.rate = rate
         self._interval = 1.0 / rate
-        self._burst = max(1.0, burst if burst is not None else rate)
-        self._tat = 0.0  # theoretical arrival time of the next call
+        self._slack = (burst - 1) * self._interval
+        self._tat = float("-inf")  # theoretical arrival time of the next call
 
-    def reserve(self, now: float) -> float:
-        """Take a slot; return how long to wait for it (pure, for testing)."""
+    def reserve(self, now: float, n: int = 1) -> float:
         tat = max(self._tat, now)
-        wait = tat - now - (self._burst - 1) * self._interval
-        self._tat = tat + self._interval
-        return max(wait, 0.0)
+        self._tat = tat + n * self._interval
+        return max(tat - now - self._slack, 0.0)
+
+
+class RateLimiter(_Gcra):
+    """For the event loop: each ``acquire`` reserves the next free slot and sleeps until it,
+    so waiters are served in arrival order without a lock (the loop is single-threaded)."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        super().__init__(rate, max(1.0, burst if burst is not None else rate))
 
     async def acquire(self) -> None:
         wait = self.reserve(time.monotonic())
         if wait > 0:
             await asyncio.sleep(wait)
+
+
+class BlockingRateLimiter:
+    """For threads (the CLI's boto3 calls): the slot is reserved under a lock and slept for
+    outside it. ``rate=None`` means no limit."""
+
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._bucket = None if rate is None else _Gcra(rate, burst)
+        if rate is None and burst < 1:
+            raise ValueError("burst must be at least 1")
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+
+    def acquire(self, n: int = 1) -> None:
+        if self._bucket is None:
+            return
+        with self._lock:
+            wait = self._bucket.reserve(self._clock(), n)
+        if wait > 0:
+            self._sleep(wait)
 
 
 async def run_all(coros: Iterable[Awaitable[None]]) -> None:

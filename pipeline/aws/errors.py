@@ -43,13 +43,14 @@ PERMANENT_CODES = {
 
 
 def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+    """The AWS error code of a botocore ClientError ("" when the response has none)."""
+    return str(exc.response.get("Error", {}).get("Code") or "")
 
 
 def classify(exc: BaseException, api: str) -> PipelineError:
     """Map an exception raised by an AWS call (after botocore's own retries) to our tree."""
     if isinstance(exc, ClientError):
-        code = error_code(exc)
+        code = error_code(exc) or "Unknown"
         message = f"{api}: {code}: {exc.response.get('Error', {}).get('Message', '')}".rstrip(": ")
         if code in PERMANENT_CODES:
             return PermanentError(PERMANENT_CODES[code], message)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import output
-from pipeline.cli.errors import usage_error
+from pipeline.cli.exits import usage_error
 from pipeline.cli.options import (
     DEFAULT_PREFIX,
     QUEUE_ENV,

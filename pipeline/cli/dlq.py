@@ -12,7 +12,7 @@ from rich.console import Console
 
 from pipeline import deadletter, reasons
 from pipeline.cli import output
-from pipeline.cli.errors import usage_error
+from pipeline.cli.exits import usage_error
 from pipeline.cli.options import Dlq, Json, duration, target
 from pipeline.cli.text import prose
 from pipeline.ops import dlq as dlq_ops

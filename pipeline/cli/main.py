@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import backfill, demo, dlq, search
-from pipeline.cli.errors import OneLineErrors
+from pipeline.cli.exits import OneLineErrors
 from pipeline.ops.aws import AwsTarget
 
 app = typer.Typer(

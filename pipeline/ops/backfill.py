@@ -22,9 +22,10 @@ import orjson
 from botocore.exceptions import ClientError
 
 from pipeline import layout, limits
+from pipeline.aws.errors import error_code
+from pipeline.concurrency import BlockingRateLimiter
 from pipeline.events import ScanKind
-from pipeline.ops.errors import OpsError, error_code
-from pipeline.ops.ratelimit import RateLimiter
+from pipeline.ops.errors import OpsError
 from pipeline.ops.scanevents import event_time, scan_complete_event
 
 # What a SUMMARY stream holds: ours (an event with imageContext), only the AWS sample's
@@ -127,8 +128,8 @@ class Finder:
     logs_rate: float | None = 10.0
 
     def __post_init__(self) -> None:
-        self._ecr_limit = RateLimiter(self.ecr_rate)
-        self._logs_limit = RateLimiter(self.logs_rate)
+        self._ecr_limit = BlockingRateLimiter(self.ecr_rate)
+        self._logs_limit = BlockingRateLimiter(self.logs_rate)
         self._registry_kind: ScanKind | None = None
 
     def candidates(
@@ -340,7 +341,7 @@ def enqueue(
 ) -> int:
     """Send each eligible candidate's event (SendMessageBatch, rate-limited); return how many
     were sent. A refused entry raises, after what was sent so far has been counted."""
-    limiter = RateLimiter(rate)
+    limiter = BlockingRateLimiter(rate)
     chosen = [c for c in candidates if c.eligible]
     sent = 0
     for start in range(0, len(chosen), limits.SQS_SEND_BATCH_MAX):

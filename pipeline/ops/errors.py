@@ -39,9 +39,5 @@ def describe_aws_error(exc: BaseException) -> str:
     return _one_line(str(exc)) or type(exc).__name__
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "")
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())

@@ -17,7 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.ops.errors import OpsError, describe_aws_error, error_code
+from pipeline.aws.errors import THROTTLING_CODES, error_code
+from pipeline.ops.errors import OpsError, describe_aws_error
 
 MAX_RATE = 500  # MaxNumberOfMessagesPerSecond upper bound
 FINISHED = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
@@ -36,9 +37,6 @@ _UNAVAILABLE = frozenset(
         "404",
     }
 )
-
-
-_THROTTLED = frozenset({"ThrottlingException", "RequestThrottled", "Throttling"})
 
 
 class MoveTasksUnavailable(OpsError):
@@ -142,7 +140,7 @@ def wait(
         try:
             tasks = list_tasks(sqs, dlq_arn)
         except ClientError as exc:
-            if error_code(exc) not in _THROTTLED:
+            if error_code(exc) not in THROTTLING_CODES:
                 raise
             sleep(poll_seconds)
             continue

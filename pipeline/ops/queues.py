@@ -6,7 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.ops.errors import OpsError, error_code
+from pipeline.aws.errors import error_code
+from pipeline.ops.errors import OpsError
 
 _MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 

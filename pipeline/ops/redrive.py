@@ -16,11 +16,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import deadletter, limits
+from pipeline.concurrency import BlockingRateLimiter
 from pipeline.ops.deadmessages import DeadMessage
 from pipeline.ops.dlq import now_utc
 from pipeline.ops.errors import describe_aws_error
 from pipeline.ops.holding import Hold
-from pipeline.ops.ratelimit import RateLimiter
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def redrive_selected(
     on_read: Callable[[int], None] | None = None,
 ) -> RedriveReport:
     report = RedriveReport(dry_run=dry_run)
-    limiter = RateLimiter(rate)
+    limiter = BlockingRateLimiter(rate)
     now = now_utc()
     with Hold(sqs, dlq_url, visibility_timeout=visibility_timeout) as hold:
         for batch in hold.batches():
@@ -113,7 +113,7 @@ def _move(
     dlq_url: str,
     target_url: str,
     messages: list[DeadMessage],
-    limiter: RateLimiter,
+    limiter: BlockingRateLimiter,
     report: RedriveReport,
 ) -> list[str]:
     """Send, then delete what was sent; return the ids deleted from the DLQ."""

@@ -20,9 +20,10 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from pipeline.ops.errors import OpsError, error_code
+from pipeline.aws.errors import error_code
+from pipeline.concurrency import BlockingRateLimiter
+from pipeline.ops.errors import OpsError
 from pipeline.ops.hits import Hit, attribute_registries, hits_in, latest_scans
-from pipeline.ops.ratelimit import RateLimiter
 
 Engine = Literal["filter", "insights"]
 INSIGHTS_MAX_GROUPS = 50  # logGroupNames per StartQuery
@@ -88,7 +89,7 @@ class Searcher:
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
-        self._limit = RateLimiter(self.rate)
+        self._limit = BlockingRateLimiter(self.rate)
 
     def log_groups(self) -> list[str]:
         groups: list[str] = []

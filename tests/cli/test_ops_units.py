@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from pipeline import layout
+from pipeline.concurrency import BlockingRateLimiter
 from pipeline.events import ScanKind, decode
 from pipeline.ops import backfill, hits, scanevents
 from pipeline.ops.deadmessages import DeadMessage
-from pipeline.ops.ratelimit import RateLimiter
 from pipeline.ops.redrive import RedriveFilter
 from pipeline.ops.search import filter_pattern
 from pipeline.ops.timeparse import format_age, parse_duration, parse_since
@@ -37,7 +37,7 @@ class FakeClock:
 
 def test_rate_limiter_spaces_calls() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(4, clock=clock, sleep=clock.sleep)
+    limiter = BlockingRateLimiter(4, clock=clock, sleep=clock.sleep)
 
     for _ in range(3):
         limiter.acquire()
@@ -49,17 +49,17 @@ def test_rate_limiter_spaces_calls() -> None:
 
 def test_rate_limiter_burst_and_no_limit() -> None:
     clock = FakeClock()
-    burst = RateLimiter(10, burst=3, clock=clock, sleep=clock.sleep)
+    burst = BlockingRateLimiter(10, burst=3, clock=clock, sleep=clock.sleep)
     for _ in range(4):
         burst.acquire()
     assert clock.slept == [0.1]
 
-    unlimited = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    unlimited = BlockingRateLimiter(None, clock=clock, sleep=clock.sleep)
     for _ in range(100):
         unlimited.acquire()
     assert clock.slept == [0.1]
     with pytest.raises(ValueError):
-        RateLimiter(0)
+        BlockingRateLimiter(0)
 
 
 @pytest.mark.parametrize(

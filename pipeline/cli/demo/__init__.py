@@ -6,7 +6,7 @@ import importlib.util
 
 import typer
 
-from pipeline.cli.errors import usage_error
+from pipeline.cli.exits import usage_error
 from pipeline.cli.text import prose
 
 
