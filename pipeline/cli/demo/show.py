@@ -16,8 +16,6 @@ from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.ops import dlq as dlq_ops
 from pipeline.ops.search import Searcher
 
-_STREAM_SUFFIX = re.compile(r"(?P<tag>.*)-(?P<hex>[0-9a-f]{64})-(?P<time>.*)")
-
 
 def queue_name(queue_url: str) -> str:
     return queue_url.rsplit("/", 1)[-1]
@@ -88,8 +86,10 @@ def _stream_names(logs: Any, group: str) -> list[str]:
 
 def _image_label(stream_suffix: str) -> tuple[str, str]:
     """``<TAG>-<DIGESTHEX>-<TIME>`` → (tag, short digest)."""
-    match = _STREAM_SUFFIX.fullmatch(stream_suffix)
-    return (match["tag"], match["hex"][:12]) if match else (stream_suffix, "")
+    parsed = layout.parse_stream_name(f"{layout.SUMMARY}-{stream_suffix}")
+    if parsed is None:
+        return stream_suffix, ""
+    return parsed.tag, layout.digest_hex(parsed.digest)[:12]
 
 
 def cve_search(logs: Any, out: Console, cve: str) -> None:
