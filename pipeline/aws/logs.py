@@ -86,6 +86,8 @@ class LogsWriter:
         self._groups: set[str] = set()
         self._retention_pending: set[str] = set()
         self._group_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._probe_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._missing: set[str] = set()  # groups a probe found absent, until created
 
     async def ensure_group(self, group: str) -> None:
         if group in self._groups:
@@ -115,19 +117,33 @@ class LogsWriter:
             )
             self._retention_pending.discard(group)
         self._groups.add(group)
+        self._missing.discard(group)
 
-    def knows_group(self, group: str) -> bool:
-        """The group exists as far as this container knows (and needs nothing more)."""
-        return group in self._groups
-
-    def remember_group(self, group: str) -> None:
-        """The group was seen to exist (a stream was created in it)."""
-        if group not in self._retention_pending:
-            self._groups.add(group)
+    async def create_stream_if_group(self, group: str, stream: str) -> bool | None:
+        """Create the stream if its group exists: True if we created it, False if it existed,
+        None if there is no such group. For a group this container has not seen, one caller
+        finds out (a CreateLogStream call either way) and the others wait for its answer."""
+        if group in self._groups:
+            return await self.ensure_stream(group, stream)
+        async with self._probe_locks[group]:
+            if group in self._missing:
+                return None
+            if group not in self._groups and group not in self._retention_pending:
+                try:
+                    created = await self.ensure_stream(group, stream)
+                except LogGroupMissing:
+                    self._missing.add(group)
+                    return None
+                self._groups.add(group)
+                return created
+        # Known by now, or created by us and still owed its retention policy.
+        await self.ensure_group(group)
+        return await self.ensure_stream(group, stream)
 
     def forget_group(self, group: str) -> None:
         """The group is gone: the next ensure_group creates it again."""
         self._groups.discard(group)
+        self._missing.discard(group)
 
     async def ensure_stream(self, group: str, stream: str) -> bool:
         """Create the stream; True if we created it, False if it already existed."""

@@ -157,20 +157,16 @@ class ImageScanWriter:
     # ---- the claim -----------------------------------------------------------------------
 
     async def _create_summary_stream(self, names: _Names, reader: ScanReader) -> bool:
-        """Create the SUMMARY stream (True) or find it there (False). A group this container
-        has not seen is not created before the first page of findings is read: an event for
-        a repository that does not exist, or never had a readable scan, leaves no group."""
+        """Create the SUMMARY stream (True) or find it there (False). A group that does not
+        exist is created only after the first page of findings is read: an event for a
+        repository that does not exist, or never had a readable scan, leaves no group."""
         group, summary = names.group, names.summary_stream
-        if self.logs.knows_group(group):
-            return await self.logs.ensure_stream(group, summary)
-        try:
-            created = await self.logs.ensure_stream(group, summary)
-        except LogGroupMissing:
-            await reader.first()
-            await self.logs.ensure_group(group)
-            return await self.logs.ensure_stream(group, summary)
-        self.logs.remember_group(group)
-        return created
+        created = await self.logs.create_stream_if_group(group, summary)
+        if created is not None:
+            return created
+        await reader.first()
+        await self.logs.ensure_group(group)
+        return await self.logs.ensure_stream(group, summary)
 
     async def _claim(self, names: _Names, scan: ImageScan, reader: ScanReader) -> _Claim:
         group, summary = names.group, names.summary_stream
