@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
-from localaws import LocalAws
+from localaws import LocalAws, landed
 from localaws.registry import push_scanned_image, scan_event
 from pipeline import layout
 from pipeline.lambda_context import LocalContext
@@ -108,27 +108,10 @@ class Pipeline:
         return {line["messageId"]: line for line in self.lines if "messageId" in line}
 
     def streams(self, group: str) -> list[str]:
-        names: list[str] = []
-        for page in self.logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
-            names += [s["logStreamName"] for s in page["logStreams"]]
-        return sorted(names)
+        return landed.stream_names(self.logs, group)
 
     def messages(self, group: str, stream: str) -> list[str]:
-        out: list[str] = []
-        token = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "logGroupName": group,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token:
-                kwargs["nextToken"] = token
-            page = self.logs.get_log_events(**kwargs)
-            out += [e["message"] for e in page["events"]]
-            if not page["events"] or page["nextForwardToken"] == token:
-                return out
-            token = page["nextForwardToken"]
+        return landed.messages(self.logs, group, stream)
 
     def image_messages(self, image: Image) -> dict[str, list[dict[str, Any]]]:
         """Every stream of an image → its decoded events."""

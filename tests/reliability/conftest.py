@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
-from localaws import LocalAws  # the one place the local AWS is imported from
+from localaws import LocalAws, landed  # the one place the local AWS is imported from
 from localaws.findings import basic_findings, findings_of_kind
 from localaws.registry import create_repository, push_image, scan_event
 
@@ -243,32 +243,10 @@ class Rig:
 
     # -- CloudWatch Logs ------------------------------------------------------------------
     def streams(self, group: str) -> list[str]:
-        names: list[str] = []
-        try:
-            for page in self.logs.get_paginator("describe_log_streams").paginate(
-                logGroupName=group
-            ):
-                names += [s["logStreamName"] for s in page["logStreams"]]
-        except self.logs.exceptions.ResourceNotFoundException:
-            return []
-        return sorted(names)
+        return landed.stream_names(self.logs, group)
 
     def messages(self, group: str, stream: str) -> list[str]:
-        out: list[str] = []
-        token = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "logGroupName": group,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token:
-                kwargs["nextToken"] = token
-            page = self.logs.get_log_events(**kwargs)
-            out += [e["message"] for e in page["events"]]
-            if not page["events"] or page["nextForwardToken"] == token:
-                return out
-            token = page["nextForwardToken"]
+        return landed.messages(self.logs, group, stream)
 
     def tally(self, image: Image, *, exact: bool = False) -> Tally:
         """Compare the image's streams (the documented layout: its digest in every stream
