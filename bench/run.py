@@ -28,7 +28,7 @@ from bench import baseline, dataset, profile_summary, report
 from localaws.env import fake_environment, without_aws
 from localaws.fastserver.process import PROJECT_ROOT, FakeAwsProcess
 from pipeline.config import Settings, load_settings
-from pipeline.ops.scanevents import event_time
+from pipeline.events import event_time
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from localaws.findings import findings_of_kind
 from localaws.rules.ecr import SeededScan
-from pipeline.events import ScanKind
-from pipeline.ops.scanevents import scan_complete_event
+from pipeline.events import ScanKind, scan_complete_event
 
 if TYPE_CHECKING:
     from localaws.motoserver.server import LocalAws
@@ -129,7 +128,7 @@ def scan_event(
     include_account: bool = True,
 ) -> dict[str, Any]:
     """The event EventBridge delivers when a scan finishes, built by the product's encoder
-    (``pipeline.ops.scanevents``), which the consumer's decoder reads back.
+    (``pipeline.events.scan_complete_event``), which the consumer's decoder reads back.
 
     basic: source ``aws.ecr``, ``ECR Image Scan``, ``COMPLETE``, ``repository-name`` the name.
     enhanced: source ``aws.inspector2``, ``Inspector2 Scan``, ``INITIAL_SCAN_COMPLETE``,

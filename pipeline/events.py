@@ -4,14 +4,18 @@ Two event kinds are accepted:
 - source ``aws.ecr``, detail-type ``ECR Image Scan``, scan-status ``COMPLETE`` (basic scanning);
 - source ``aws.inspector2``, detail-type ``Inspector2 Scan``, scan-status
   ``INITIAL_SCAN_COMPLETE`` (enhanced scanning; ``detail.repository-name`` is the repository ARN).
-Anything else raises PermanentError with a reason code.
+Anything else raises PermanentError with a reason code. ``scan_complete_event`` builds them
+(backfill enqueues one per image scanned earlier: the consumer cannot tell it from the real
+thing).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -180,3 +184,60 @@ def decode(body: str | bytes) -> ImageScan:
         timestamp_ms=_parse_time(event.time),
         severity_counts=detail.finding_severity_counts,
     )
+
+
+# ---- encoding: the events as EventBridge delivers them (backfill, tests, the demo) ----------
+
+
+def event_time(value: datetime) -> str:
+    """EventBridge's ``time``: UTC, whole seconds, ``Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scan_complete_event(
+    *,
+    kind: ScanKind,
+    account: str,
+    region: str,
+    repository: str,
+    repository_arn: str,
+    digest: str,
+    tags: Sequence[str],
+    completed_at: datetime,
+    severity_counts: Mapping[str, int] | None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "image-digest": digest,
+        "image-tags": list(tags),
+    }
+    if kind == "basic":
+        source, detail_type = ECR_SOURCE, ECR_DETAIL_TYPE
+        detail = {
+            "scan-status": ECR_COMPLETE,
+            "repository-name": repository,
+            **detail,
+        }
+        if severity_counts is not None:
+            detail["finding-severity-counts"] = dict(severity_counts)
+    else:
+        source, detail_type = INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE
+        counts = dict(severity_counts or {})
+        counts.setdefault("TOTAL", sum(v for k, v in counts.items() if k != "TOTAL"))
+        detail = {
+            "scan-status": INSPECTOR_COMPLETE,
+            "repository-name": repository_arn,
+            "finding-severity-counts": counts,
+            **detail,
+        }
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": event_time(completed_at),
+        "region": region,
+        "resources": [repository_arn],
+        "detail": detail,
+    }

@@ -24,9 +24,8 @@ from botocore.exceptions import ClientError
 from pipeline import layout, limits
 from pipeline.aws.errors import error_code
 from pipeline.concurrency import BlockingRateLimiter
-from pipeline.events import ScanKind
+from pipeline.events import ScanKind, event_time, scan_complete_event
 from pipeline.ops.errors import OpsError
-from pipeline.ops.scanevents import event_time, scan_complete_event
 
 # What a SUMMARY stream holds: ours (an event with imageContext), only the AWS sample's
 # events, or nothing yet (an image cut off mid-write).

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import layout
+from pipeline import events, layout
 from pipeline.concurrency import BlockingRateLimiter
 from pipeline.events import ScanKind, decode
-from pipeline.ops import backfill, hits, scanevents
+from pipeline.ops import backfill, hits
 from pipeline.ops.deadmessages import DeadMessage
 from pipeline.ops.redrive import RedriveFilter
 from pipeline.ops.search import filter_pattern
@@ -247,7 +247,7 @@ def test_hits_without_a_registry_join_the_only_registry_of_their_image() -> None
 @pytest.mark.parametrize("kind", ["basic", "enhanced"])
 def test_backfill_events_decode_as_scan_events(kind: ScanKind) -> None:
     completed = datetime(2025, 5, 1, 8, 30, 15, 123456, tzinfo=UTC)
-    event = scanevents.scan_complete_event(
+    event = events.scan_complete_event(
         kind=kind,
         account="123456789012",
         region="eu-west-1",
@@ -301,7 +301,7 @@ def test_a_relogged_image_gets_an_event_time_after_the_samples_streams() -> None
         kind="basic",
         skip_reason=None,
     )
-    assert scanevents.event_time(candidate.event_time) == "2025-05-01T08:30:15Z"
+    assert events.event_time(candidate.event_time) == "2025-05-01T08:30:15Z"
 
     def relogged(*sample_times: str) -> str:
         with_sample = dataclasses.replace(candidate, sample_times=sample_times)

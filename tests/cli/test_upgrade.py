@@ -13,7 +13,7 @@ from typer.testing import Result
 
 from localaws import LocalAws, registry
 from pipeline import layout
-from pipeline.ops.scanevents import event_time
+from pipeline.events import event_time
 
 from .sample_stack import write_like_the_sample
 from .support import SeededImage, seed_images
