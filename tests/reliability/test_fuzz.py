@@ -354,3 +354,10 @@ def test_fuzzed_batches_never_fail_the_batch_and_settle_on_first_delivery(rig: R
         rig.invoke([rig.record(image)])
     assert not_exactly_once(rig.tally_all(images, exact=True)) == {}
     assert tally["bodies"] >= MIN_BODIES
+    # Nothing is left behind by what could not be logged: no log group but the valid images'
+    # repositories', and no stream without events (an empty SUMMARY stream would claim an image).
+    groups = rig.logs.describe_log_groups()["logGroups"]
+    assert sorted(g["logGroupName"] for g in groups) == sorted({i.group for i in images})
+    for group in {i.group for i in images}:
+        empty = [name for name in rig.streams(group) if not rig.messages(group, name)]
+        assert empty == [], f"empty streams left in {group}"
