@@ -1,12 +1,15 @@
-"""Decode an SQS record body (an EventBridge event) into the image scan it announces.
+"""Decode an SQS record body (an EventBridge event) into the image scan or finding it announces.
 
-Two event kinds are accepted:
+Three event kinds are accepted:
 - source ``aws.ecr``, detail-type ``ECR Image Scan``, scan-status ``COMPLETE`` (basic scanning);
 - source ``aws.inspector2``, detail-type ``Inspector2 Scan``, scan-status
-  ``INITIAL_SCAN_COMPLETE`` (enhanced scanning; ``detail.repository-name`` is the repository ARN).
-Anything else raises PermanentError with a reason code. ``scan_complete_event`` builds them
-(backfill enqueues one per image scanned earlier: the consumer cannot tell it from the real
-thing).
+  ``INITIAL_SCAN_COMPLETE`` (enhanced scanning; ``detail.repository-name`` is the repository ARN);
+- source ``aws.inspector2``, detail-type ``Inspector2 Finding`` about an
+  ``AWS_ECR_CONTAINER_IMAGE`` (continuous scanning: one event per finding per change), decoded
+  into a ``FindingEvent``.
+Anything else raises PermanentError with a reason code. ``scan_complete_event`` builds scan
+events (backfill enqueues one per image scanned earlier: the consumer cannot tell it from the
+real thing).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from pipeline import layout
 from pipeline.errors import PermanentError, quote
+from pipeline.finding_time import parse_finding_time
 
 ScanKind = Literal["basic", "enhanced"]
 
@@ -31,6 +36,8 @@ INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE, INSPECTOR_COMPLETE = (
     "Inspector2 Scan",
     "INITIAL_SCAN_COMPLETE",
 )
+FINDING_DETAIL_TYPE = "Inspector2 Finding"
+ECR_IMAGE_RESOURCE = "AWS_ECR_CONTAINER_IMAGE"
 _ACCEPTED: dict[tuple[object, object], tuple[ScanKind, str]] = {
     (ECR_SOURCE, ECR_DETAIL_TYPE): ("basic", ECR_COMPLETE),
     (INSPECTOR_SOURCE, INSPECTOR_DETAIL_TYPE): ("enhanced", INSPECTOR_COMPLETE),
@@ -120,7 +127,7 @@ def _parse_time(value: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def decode(body: str | bytes) -> ImageScan:
+def decode(body: str | bytes) -> ImageScan | FindingEvent:
     """Validate one SQS message body; raise PermanentError(code, reason) when it is not usable."""
     try:
         raw: Any = orjson.loads(body)
@@ -133,13 +140,16 @@ def decode(body: str | bytes) -> ImageScan:
     source, detail_type = raw.get("source"), raw.get("detail-type")
     accepted = None
     if isinstance(source, str) and isinstance(detail_type, str):
+        if (source, detail_type) == (INSPECTOR_SOURCE, FINDING_DETAIL_TYPE):
+            return decode_finding(raw)
         accepted = _ACCEPTED.get((source, detail_type))
     if accepted is None:
         raise PermanentError(
             "unsupported_event",
             f"unsupported event source/detail-type {quote(source)}/{quote(detail_type)}; "
-            f"expected {ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r} or "
-            f"{INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r}",
+            f"expected {ECR_SOURCE!r}/{ECR_DETAIL_TYPE!r}, "
+            f"{INSPECTOR_SOURCE!r}/{INSPECTOR_DETAIL_TYPE!r} or "
+            f"{INSPECTOR_SOURCE!r}/{FINDING_DETAIL_TYPE!r}",
         )
     kind, complete = accepted
     try:
@@ -183,6 +193,196 @@ def decode(body: str | bytes) -> ImageScan:
         time=event.time,
         timestamp_ms=_parse_time(event.time),
         severity_counts=detail.finding_severity_counts,
+    )
+
+
+# ---- "Inspector2 Finding": one finding of one image, as it changed -----------------------
+
+FINDING_ARN_MAX_CHARS = 2048  # an ARN's own limit
+EVENT_ID_MAX_CHARS = 256  # EventBridge's ids are UUIDs (36)
+STATUS_MAX_CHARS = 32
+TAGS_MAX = 1000  # ECR's limit of tags per image
+ACCOUNT = re.compile(r"\d{12}")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+# arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>; names may hold '/'.
+IMAGE_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]{1,32}):(?P<account>\d{12}):"
+    r"repository/(?P<rest>.+)"
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FindingEvent:
+    """One change of one Inspector finding about one container image, as announced by one
+    "Inspector2 Finding" event. ``detail`` is the finding exactly as delivered."""
+
+    event_id: str
+    account: str | None
+    region: str | None
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    time: str  # the event's `time` exactly as sent
+    timestamp_ms: int
+    finding_arn: str
+    status: str  # ACTIVE, SUPPRESSED or CLOSED as delivered (upper-cased)
+    severity: str  # normalised like a scan finding's
+    updated_at_ms: int  # detail.updatedAt (orders a finding's changes)
+    detail: dict[str, Any]
+
+
+class _FindingEnvelope(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str = Field(min_length=1, max_length=EVENT_ID_MAX_CHARS)
+    time: str = Field(max_length=TIME_MAX_CHARS)
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    region: str | None = Field(
+        None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", max_length=REGION_MAX_CHARS
+    )
+    resources: list[Any] = Field(default_factory=list)
+    detail: dict[str, Any]
+
+
+def _image_arn(value: object) -> tuple[str, str, str, str] | None:
+    """An image ARN → (region, account, repository, digest); split on the last ``/sha256:``,
+    because repository names may hold ``/``."""
+    if not isinstance(value, str) or len(value) > FINDING_ARN_MAX_CHARS:
+        return None
+    match = IMAGE_ARN.fullmatch(value)
+    if match is None:
+        return None
+    name, sep, hex_digest = match["rest"].rpartition("/sha256:")
+    if not sep or not name:
+        return None
+    return match["region"], match["account"], name, f"sha256:{hex_digest}"
+
+
+def _first(*values: object, pattern: re.Pattern[str]) -> str | None:
+    for value in values:
+        if isinstance(value, str) and pattern.fullmatch(value):
+            return value
+    return None
+
+
+def _ecr_image(detail: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The finding's AWS_ECR_CONTAINER_IMAGE resource and its ``awsEcrContainerImage``."""
+    resources = detail.get("resources")
+    types: list[str] = []
+    for resource in resources if isinstance(resources, list) else ():
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("type")
+        if kind == ECR_IMAGE_RESOURCE:
+            details = resource.get("details")
+            image = details.get("awsEcrContainerImage") if isinstance(details, dict) else None
+            return resource, image if isinstance(image, dict) else {}
+        types.append(kind if isinstance(kind, str) else repr(kind))
+    raise PermanentError(
+        "not_an_ecr_finding",
+        f"the finding is not about an ECR container image: resource types {quote(types[:5])}",
+    )
+
+
+def decode_finding(raw: dict[str, Any]) -> FindingEvent:
+    """An "Inspector2 Finding" event → the finding change to log, or PermanentError."""
+    try:
+        event = _FindingEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise PermanentError("invalid_event", _format_errors(exc)) from None
+    detail = event.detail
+    finding_arn = detail.get("findingArn")
+    if not isinstance(finding_arn, str) or not finding_arn.strip():
+        raise PermanentError("finding_arn_missing", "detail.findingArn: missing or empty")
+    if len(finding_arn) > FINDING_ARN_MAX_CHARS:
+        raise PermanentError(
+            "invalid_event", f"detail.findingArn: longer than {FINDING_ARN_MAX_CHARS} characters"
+        )
+    resource, image = _ecr_image(detail)
+    arns = [_image_arn(a) for a in (resource.get("id"), *event.resources)]
+    from_arn = next((a for a in arns if a is not None), None)
+
+    digest = image.get("imageHash")
+    if digest is None or digest == "":
+        digest = from_arn[3] if from_arn else None
+    if digest is None:
+        raise PermanentError(
+            "image_digest_missing",
+            "neither detail.resources[].details.awsEcrContainerImage.imageHash nor an image "
+            "ARN in the resources names the image's digest",
+        )
+    if (
+        not isinstance(digest, str)
+        or len(digest) > DIGEST_MAX_CHARS
+        or not re.match(DIGEST, digest)
+    ):
+        raise PermanentError("invalid_event", f"imageHash: not an image digest: {quote(digest)}")
+
+    repository = image.get("repositoryName") or (from_arn[2] if from_arn else None)
+    if (
+        not isinstance(repository, str)
+        or len(repository) > 256
+        or not REPOSITORY_NAME.fullmatch(repository)
+    ):
+        raise PermanentError(
+            "invalid_event",
+            f"repositoryName: not a valid ECR repository name: {quote(repository)}",
+        )
+    raw_tags = image.get("imageTags")
+    raw_tags = [] if raw_tags is None else raw_tags
+    if (
+        not isinstance(raw_tags, list)
+        or len(raw_tags) > TAGS_MAX
+        or not all(isinstance(t, str) and 0 < len(t) <= TAG_MAX_CHARS for t in raw_tags)
+    ):
+        raise PermanentError("invalid_event", f"imageTags: not a list of tags: {quote(raw_tags)}")
+
+    account = _first(
+        image.get("registry"),
+        detail.get("awsAccountId"),
+        event.account,
+        from_arn[1] if from_arn else None,
+        pattern=ACCOUNT,
+    )
+    # A resource's region can be "N/A" in AWS's own examples: only a region name counts.
+    region = _first(
+        event.region,
+        resource.get("region"),
+        from_arn[0] if from_arn else None,
+        pattern=REGION,
+    )
+    timestamp_ms = _parse_time(event.time)
+    updated = detail.get("updatedAt")
+    if updated is None:
+        updated_at_ms = timestamp_ms  # never seen without one; the event's time is next best
+    else:
+        try:
+            updated_at_ms = parse_finding_time(updated)
+        except ValueError as exc:
+            raise PermanentError(
+                "finding_time_invalid", f"detail.updatedAt: {exc}: {quote(updated)}"
+            ) from None
+    status = detail.get("status")
+    status = status.strip().upper() if isinstance(status, str) and status.strip() else "UNKNOWN"
+    if len(status) > STATUS_MAX_CHARS:
+        raise PermanentError("invalid_event", f"detail.status: not a status: {quote(status)}")
+    severity = layout.normalize_severity(detail.get("severity"))
+    if len(severity) > STATUS_MAX_CHARS:
+        raise PermanentError("invalid_event", f"detail.severity: not a severity: {quote(severity)}")
+    return FindingEvent(
+        event_id=event.id,
+        account=account,
+        region=region,
+        repository=repository,
+        digest=digest,
+        tags=tuple(raw_tags),
+        time=event.time,
+        timestamp_ms=timestamp_ms,
+        finding_arn=finding_arn,
+        status=status,
+        severity=severity,
+        updated_at_ms=updated_at_ms,
+        detail=detail,
     )
 
 

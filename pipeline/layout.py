@@ -2,6 +2,7 @@
 
 Group:  <prefix><repository-name>
 Stream: <SEVERITY>-<TAG>-<DIGEST_HEX>-<TIME>, and SUMMARY-<TAG>-<DIGEST_HEX>-<TIME>
+        FINDING-EVENTS-<YYYY-MM-DD>: every finding event of the repository on that UTC day
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pipeline import limits
 
@@ -16,6 +18,9 @@ SUMMARY = "SUMMARY"
 # Streams that mark a takeover of an image whose first writer died: CLAIM-<TAG>-<DIGEST>-<TIME>-<n>.
 CLAIM = "CLAIM"
 MAX_TAKEOVERS = 9  # one digit: a claim name is never longer than its SUMMARY stream's
+# Finding events (continuous scanning) of one repository and UTC day share one stream; the name
+# has no digest or time tail, so it never parses as an image scan's stream.
+FINDING_EVENTS = "FINDING-EVENTS"
 UNTAGGED = "untagged"
 UNDEFINED_SEVERITY = "UNDEFINED"
 # Severities in the order streams are listed and written.
@@ -80,6 +85,12 @@ def stream_name(kind: str, tag: str, digest: str, event_time: str) -> str:
     if room < 1:
         raise ValueError(f"stream name cannot fit {limits.LOG_STREAM_NAME_MAX} characters")
     return f"{head}-{tag[:room]}~{short}-{_clean(tail)}"
+
+
+def finding_events_stream(timestamp_ms: int) -> str:
+    """The stream of a repository's finding events logged with this timestamp's UTC day."""
+    day = datetime.fromtimestamp(timestamp_ms / 1000, UTC).strftime("%Y-%m-%d")
+    return f"{FINDING_EVENTS}-{day}"
 
 
 def claim_stream_prefix(summary_stream: str) -> str:

@@ -23,7 +23,9 @@ class Metrics:
     """Counters for one invocation."""
 
     def __init__(self) -> None:
-        self.findings: Counter[str] = Counter()  # by severity
+        self.findings: Counter[str] = Counter()  # by severity (finding events: new ACTIVE ones)
+        self.finding_events: Counter[str] = Counter()  # logged finding events, by status
+        self.findings_closed: Counter[str] = Counter()  # CLOSED finding events, by severity
         self.outcomes: Counter[str] = Counter()  # done, duplicate, retry, dead
         self.api_calls: Counter[str] = Counter()  # by API operation
         self.throttles: Counter[str] = Counter()  # by API operation
@@ -61,6 +63,13 @@ class Metrics:
             totals["DeadLettersWithoutReason"] = self.dead_letters_without_reason
         docs = [doc({}, totals)]
         docs += [doc({"Severity": s}, {"Findings": n}) for s, n in sorted(self.findings.items())]
+        docs += [
+            doc({"Status": s}, {"FindingEvents": n}) for s, n in sorted(self.finding_events.items())
+        ]
+        docs += [
+            doc({"Severity": s}, {"FindingsClosed": n})
+            for s, n in sorted(self.findings_closed.items())
+        ]
         docs += [doc({"Outcome": o}, {"Messages": n}) for o, n in sorted(self.outcomes.items())]
         for api in sorted(self.api_calls):
             docs.append(
@@ -79,7 +88,7 @@ _NOTES_MAX = 4
 def outcome_line(outcome: Outcome, kept_on_queue: bool) -> dict[str, Any]:
     """The one log line that says what became of one message; bounded in size whatever the
     message held (decoded fields are bounded by decode, error texts by PipelineError)."""
-    scan, error = outcome.scan, outcome.error
+    scan, error = outcome.subject, outcome.error
     line: dict[str, Any] = {
         "level": "INFO" if outcome.status in ("done", "duplicate") else "WARNING",
         "messageId": bounded(outcome.message_id, _ID_MAX_CHARS),
@@ -94,6 +103,9 @@ def outcome_line(outcome: Outcome, kept_on_queue: bool) -> dict[str, Any]:
         "receiveCount": outcome.receive_count,
         "keptOnQueue": kept_on_queue,
     }
+    if outcome.finding is not None:
+        line["findingArn"] = bounded(outcome.finding.finding_arn, _ID_MAX_CHARS * 2)
+        line["findingStatus"] = outcome.finding.status
     if outcome.notes:
         notes = [bounded(note) for note in outcome.notes[:_NOTES_MAX]]
         if len(outcome.notes) > _NOTES_MAX:

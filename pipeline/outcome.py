@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from pipeline.errors import PermanentError, PipelineError, bounded
-from pipeline.events import ImageScan
+from pipeline.events import FindingEvent, ImageScan
 
 Status = Literal["done", "duplicate", "retry", "dead"]
 
@@ -21,14 +21,20 @@ class Outcome:
     status: Status = "done"
     error: PipelineError | None = None
     scan: ImageScan | None = None
+    finding: FindingEvent | None = None  # a finding event (then ``scan`` is None)
     findings: int = 0
     duration_ms: float = 0.0
     completed: bool = False  # processing ran to its end (successfully or not)
     dead_letter_without_reason: bool = False  # the body left no room for the attributes
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def subject(self) -> ImageScan | FindingEvent | None:
+        """What the message is about: its image scan or its finding event."""
+        return self.scan if self.scan is not None else self.finding
 
-def receive(record: object, decode: Callable[[str], ImageScan]) -> Outcome:
+
+def receive(record: object, decode: Callable[[str], ImageScan | FindingEvent]) -> Outcome:
     """An SQS record → its outcome so far: decoded, or rejected with a reason."""
     if not isinstance(record, Mapping):
         outcome = Outcome(message_id="", body="", receive_count=1)
@@ -51,10 +57,15 @@ def receive(record: object, decode: Callable[[str], ImageScan]) -> Outcome:
         outcome.error = PermanentError("not_an_event", "SQS record has no body")
         return outcome
     try:
-        outcome.scan = decode(body)
+        decoded = decode(body)
     except PipelineError as err:
         outcome.error = err
     except Exception as exc:  # decoding is pure: what fails once fails every time
         outcome.error = PermanentError("invalid_event", f"undecodable: {type(exc).__name__}")
         outcome.notes.append(bounded(traceback.format_exc(limit=3)))
+    else:
+        if isinstance(decoded, FindingEvent):
+            outcome.finding = decoded
+        else:
+            outcome.scan = decoded
     return outcome

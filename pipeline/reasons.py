@@ -32,6 +32,11 @@ _RAISED = frozenset(
         "unsupported_event",
         "invalid_event",
         "scan_not_complete",
+        # decoding a finding event (pipeline/events.py)
+        "finding_arn_missing",
+        "not_an_ecr_finding",
+        "image_digest_missing",
+        "finding_time_invalid",
         # reading the findings (pipeline/aws/ecr.py)
         "scan_not_found",
         "scan_in_progress",

@@ -1,8 +1,10 @@
 """The batch runner: one invocation's life, whatever the messages announce.
 
-decode every record → start a writer per message within bounded fan-out, stopping before the
+decode every record → start a writer per image scan within bounded fan-out, and one task for
+all the batch's finding events (their writer packs them across messages), stopping before the
 deadline → settle each message (done, retry, dead) → one outcome line per message and the
-invocation's metrics. Writers know nothing of batches; the runner knows nothing of AWS Logs.
+invocation's metrics. The image-scan writer knows nothing of batches; the finding-event writer
+completes each message on its own; the runner knows nothing of AWS Logs.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -23,6 +25,7 @@ from pipeline.events import ImageScan, decode
 from pipeline.metrics import LineWriter, Metrics, outcome_line, write_json_line
 from pipeline.outcome import Outcome, receive
 from pipeline.settle import decide, settle
+from pipeline.writers.finding_events import FindingEventWriter
 
 BatchResponse = dict[str, list[dict[str, str]]]
 
@@ -56,14 +59,37 @@ class Writer(Protocol):
     async def write(self, scan: ImageScan, outcome: Outcome, metrics: Metrics) -> None: ...
 
 
+class BatchWriter(Protocol):
+    """Logs the finding events of a whole batch at once. Marks each outcome completed (with its
+    error, if any) as its own write ends; raises nothing for a single message's failure."""
+
+    async def write_all(self, outcomes: Sequence[Outcome], metrics: Metrics) -> None: ...
+
+
 class BatchRunner:
     """Processes SQS batches. One instance lives across warm invocations."""
 
-    def __init__(self, settings: Settings, clients: Clients, writer: Writer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        writer: Writer,
+        finding_writer: BatchWriter | None = None,
+    ) -> None:
         self.settings = settings
         self.clients = clients
         self.writer = writer
+        self._finding_writer = finding_writer
         self.emit: LineWriter = write_json_line
+
+    @property
+    def finding_writer(self) -> BatchWriter:
+        """The finding events' writer; by default made when the first one arrives, sharing the
+        image-scan writer's CloudWatch Logs writer (its group cache and rate limits)."""
+        if self._finding_writer is None:
+            logs = getattr(self.writer, "logs", None)
+            self._finding_writer = FindingEventWriter(self.settings, self.clients, logs)
+        return self._finding_writer
 
     async def handle(self, event: object, context: LambdaContext | None) -> dict[str, Any]:
         """One invocation: an SQS batch from the event source mapping, or one EventBridge
@@ -131,9 +157,19 @@ class BatchRunner:
             finally:
                 slots.release()
 
+        async def run_findings(batch: list[Outcome]) -> None:
+            try:
+                await self._process_findings(batch, metrics)
+            finally:
+                slots.release()
+
+        findings = [o for o in outcomes if o.error is None and o.finding is not None]
+        if findings and await acquire_before(slots, deadline):
+            # One task for every finding event: they share streams and PutLogEvents calls.
+            tasks[asyncio.create_task(run_findings(findings))] = findings[0]
         for outcome in outcomes:
-            if outcome.error is not None:
-                continue  # rejected while decoding
+            if outcome.error is not None or outcome.finding is not None:
+                continue  # rejected while decoding, or a finding event (written above)
             # Take a slot before creating the task, so at most N exist; stop starting work
             # once the deadline is near.
             if not await acquire_before(slots, deadline):
@@ -170,6 +206,21 @@ class BatchRunner:
             outcome.duration_ms = (time.perf_counter() - started) * 1000
         # Not reached when cancelled at the deadline: such a message is reported unfinished.
         outcome.completed = True
+
+    async def _process_findings(self, batch: list[Outcome], metrics: Metrics) -> None:
+        started = time.perf_counter()
+        try:
+            await self.finding_writer.write_all(batch, metrics)
+        except Exception as exc:  # the writer settles each message itself; this is a bug
+            for outcome in batch:
+                if not outcome.completed:
+                    outcome.error = RetryableError("internal_error", f"{type(exc).__name__}: {exc}")
+                    outcome.completed = True
+            batch[0].notes.append(traceback.format_exc(limit=5))
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            for outcome in batch:
+                outcome.duration_ms = elapsed
 
     def _report(self, outcomes: list[Outcome], metrics: Metrics, failed: set[str]) -> None:
         for outcome in outcomes:

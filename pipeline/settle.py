@@ -36,8 +36,8 @@ def dead_letter(outcome: Outcome, now: datetime | None = None) -> Outgoing:
         receive_count=outcome.receive_count,
         source_message_id=outcome.message_id,
         failed_at=when,
-        repository=outcome.scan.repository if outcome.scan else None,
-        image_digest=outcome.scan.digest if outcome.scan else None,
+        repository=outcome.subject.repository if outcome.subject else None,
+        image_digest=outcome.subject.digest if outcome.subject else None,
     )
     # The body is never altered: the reason shrinks to fit beside it in one SQS message.
     room = limits.SQS_MAX_MESSAGE_BYTES - len(outcome.body.encode())

@@ -32,13 +32,26 @@ locals {
   message_retention_seconds   = 1209600
 
   event_pattern = {
-    source        = ["aws.ecr", "aws.inspector2"]
-    "detail-type" = ["ECR Image Scan", "Inspector2 Scan"]
-    detail = {
-      "scan-status" = ["COMPLETE", "INITIAL_SCAN_COMPLETE"]
-      # Inspector also announces EC2 instance scans; only image scans name a repository.
-      "repository-name" = [{ exists = true }]
-    }
+    "$or" = [
+      {
+        source        = ["aws.ecr", "aws.inspector2"]
+        "detail-type" = ["ECR Image Scan", "Inspector2 Scan"]
+        detail = {
+          "scan-status" = ["COMPLETE", "INITIAL_SCAN_COMPLETE"]
+          # Inspector also announces EC2 instance scans; only image scans name a repository.
+          "repository-name" = [{ exists = true }]
+        }
+      },
+      {
+        # Continuous scanning: every finding created, updated or closed later. EC2 and
+        # Lambda findings share the detail-type; only image findings are taken.
+        source        = ["aws.inspector2"]
+        "detail-type" = ["Inspector2 Finding"]
+        detail = {
+          resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] }
+        }
+      },
+    ]
   }
 
   # Per-consumer client-side rate limits (calls a second): the account quota share divided by
@@ -272,7 +285,7 @@ resource "aws_sqs_queue_policy" "dlq" {
 
 resource "aws_cloudwatch_event_rule" "this" {
   name          = var.name
-  description   = "Completed ECR basic scans and Inspector enhanced scans of container images."
+  description   = "Completed ECR basic and Inspector enhanced scans, and Inspector finding changes, of container images."
   state         = "ENABLED"
   event_pattern = jsonencode(local.event_pattern)
   tags          = var.tags

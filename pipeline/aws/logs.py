@@ -207,6 +207,28 @@ class LogsWriter:
                 return seen
             params["nextToken"] = token
 
+    async def messages_between(
+        self, group: str, stream: str, start_ms: int, end_ms: int
+    ) -> list[str]:
+        """The messages of a stream whose timestamps lie in [start_ms, end_ms), every page:
+        a shared stream is read back only where a retried write can have left its events."""
+        found: list[str] = []
+        params: dict[str, Any] = {
+            "logGroupName": group,
+            "logStreamName": stream,
+            "startTime": start_ms,
+            "endTime": end_ms,
+            "startFromHead": True,
+        }
+        while True:
+            await self._limit.get_events.acquire()
+            page = await self._call(self._client.get_log_events, "GetLogEvents", **params)
+            found += [e["message"] for e in page.get("events", ())]
+            token = page.get("nextForwardToken")
+            if not page.get("events") or not token or token == params.get("nextToken"):
+                return found
+            params["nextToken"] = token
+
     async def put(self, group: str, stream: str, batch: list[LogEvent]) -> None:
         await self._limit.put.acquire()
         events = [{"timestamp": e.timestamp, "message": e.message} for e in batch]

@@ -184,14 +184,19 @@ def test_only_this_rule_may_send(flavour: str, queue: str) -> None:
 
 
 def test_event_pattern_accepts_exactly_what_the_consumer_decodes() -> None:
-    pattern = cfn_value(cfn_resource("ScanCompleteRule")["EventPattern"])
+    scans, finding_events = cfn_value(cfn_resource("ScanCompleteRule")["EventPattern"])["$or"]
     accepted = [
         (events.ECR_SOURCE, events.ECR_DETAIL_TYPE, events.ECR_COMPLETE),
         (events.INSPECTOR_SOURCE, events.INSPECTOR_DETAIL_TYPE, events.INSPECTOR_COMPLETE),
     ]
-    assert pattern["source"] == [a[0] for a in accepted]
-    assert pattern["detail-type"] == [a[1] for a in accepted]
-    assert pattern["detail"]["scan-status"] == [a[2] for a in accepted]
+    assert scans["source"] == [a[0] for a in accepted]
+    assert scans["detail-type"] == [a[1] for a in accepted]
+    assert scans["detail"]["scan-status"] == [a[2] for a in accepted]
+    assert finding_events == {
+        "source": [events.INSPECTOR_SOURCE],
+        "detail-type": [events.FINDING_DETAIL_TYPE],
+        "detail": {"resources": {"type": [events.ECR_IMAGE_RESOURCE]}},
+    }
 
 
 def test_visibility_timeout_covers_six_timeouts_and_the_batching_window() -> None:

@@ -32,7 +32,13 @@ from iac_checks import (
 from member_model import MODULE, TEMPLATE, template
 
 from localaws import LocalAws
-from localaws.registry import DEFAULT_ACCOUNT, create_repository, push_image, scan_event
+from localaws.registry import (
+    DEFAULT_ACCOUNT,
+    create_repository,
+    finding_event,
+    push_image,
+    scan_event,
+)
 from pipeline.aws.roles import assumed_role_session, role_arn_for
 
 # moto warns (from its server thread, in this process) for the queue policy it skips.
@@ -308,6 +314,28 @@ def test_a_scan_event_in_the_member_account_reaches_the_central_queue(
     bodies = received(sqs, central.queue_url)
     assert sorted(b["detail-type"] for b in bodies) == ["ECR Image Scan", "Inspector2 Scan"]
     assert all(b["detail"]["image-digest"] == digest for b in bodies)
+
+
+def test_a_finding_event_in_the_member_account_reaches_the_central_queue(
+    central: Central, member: Member, aws_client: Callable[..., Any]
+) -> None:
+    deploy(member, CentralEventBusArn=CENTRAL_BUS, CentralFunctionRoleArn=central.function_role_arn)
+    events, sqs = member.client("events"), aws_client("sqs")
+    digest = "sha256:" + "ab" * 32
+    for kind in ("AWS_EC2_INSTANCE", "AWS_LAMBDA_FUNCTION"):
+        put_event(
+            events,
+            finding_event(
+                repository="x", digest=digest, account=MEMBER_ACCOUNT, resource_type=kind
+            ),
+        )
+    assert received(sqs, central.queue_url) == [], "the member forwarded what it must not"
+
+    image = finding_event(repository="team/payments", digest=digest, account=MEMBER_ACCOUNT)
+    put_event(events, image)
+    (body,) = received(sqs, central.queue_url)
+    assert body["detail-type"] == "Inspector2 Finding"
+    assert body["detail"]["findingArn"] == image["detail"]["findingArn"]
 
 
 def test_central_account_deploys_only_the_reader_role(

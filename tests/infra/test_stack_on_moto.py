@@ -23,7 +23,7 @@ from iac_model import TEMPLATE, template
 import lambdas.findings_logger as function
 from localaws import LocalAws
 from localaws.findings import basic_findings, enhanced_findings
-from localaws.registry import create_repository, push_image, scan_event
+from localaws.registry import create_repository, finding_event, push_image, scan_event
 from pipeline import deadletter, layout
 from pipeline.queue_runner import drive
 
@@ -250,3 +250,30 @@ def test_events_the_rule_must_not_take_stay_out_of_the_queue(
     assert visible_messages(sqs, stack.outputs["QueueUrl"]) == 0
     put_scan_event(events, scan_event(repository="team/payments", digest="sha256:" + "cd" * 32))
     assert visible_messages(sqs, stack.outputs["QueueUrl"]) == 1
+
+
+def test_a_finding_event_on_the_rule_is_logged_by_the_handler(
+    stack: Stack, aws_client: Callable[..., Any]
+) -> None:
+    sqs, logs, events = aws_client("sqs"), aws_client("logs"), aws_client("events")
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=7)
+    digest = "sha256:" + "ab" * 32
+    image = finding_event(repository="team/payments", digest=digest, tags=["1.4.2"], time=moment)
+    # EC2 and Lambda findings share the detail-type: the rule leaves them out.
+    for kind in ("AWS_EC2_INSTANCE", "AWS_LAMBDA_FUNCTION"):
+        put_scan_event(events, finding_event(repository="x", digest=digest, resource_type=kind))
+    assert visible_messages(sqs, stack.outputs["QueueUrl"]) == 0
+
+    put_scan_event(events, image)
+    assert visible_messages(sqs, stack.outputs["QueueUrl"]) == 1
+
+    stats = drive(stack.outputs["QueueUrl"], handler=function.handler, sqs=sqs)
+
+    assert (stats.received, stats.deleted, stats.failed) == (1, 1, 0)
+    group = layout_prefix(stack) + "team/payments"
+    stream = layout.finding_events_stream(int(moment.timestamp() * 1000))
+    (logged,) = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+    message = json.loads(logged["message"])
+    assert message["findingArn"] == image["detail"]["findingArn"]
+    assert message["imageContext"]["imageDigest"] == digest
+    assert visible_messages(sqs, stack.outputs["DeadLetterQueueUrl"]) == 0

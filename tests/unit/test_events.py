@@ -163,7 +163,10 @@ def _drop(*paths: tuple[str, ...]) -> Edit:
     return edit
 
 
-EXPECTED = "expected 'aws.ecr'/'ECR Image Scan' or 'aws.inspector2'/'Inspector2 Scan'"
+EXPECTED = (
+    "expected 'aws.ecr'/'ECR Image Scan', 'aws.inspector2'/'Inspector2 Scan' or "
+    "'aws.inspector2'/'Inspector2 Finding'"
+)
 REJECTIONS: list[tuple[str, Edit, str, str]] = [
     (
         "unknown source",

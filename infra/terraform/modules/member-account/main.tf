@@ -20,13 +20,26 @@ locals {
 
   # The central rule's pattern: forward only what the central rule takes.
   event_pattern = {
-    source        = ["aws.ecr", "aws.inspector2"]
-    "detail-type" = ["ECR Image Scan", "Inspector2 Scan"]
-    detail = {
-      "scan-status" = ["COMPLETE", "INITIAL_SCAN_COMPLETE"]
-      # Inspector also announces EC2 instance scans; only image scans name a repository.
-      "repository-name" = [{ exists = true }]
-    }
+    "$or" = [
+      {
+        source        = ["aws.ecr", "aws.inspector2"]
+        "detail-type" = ["ECR Image Scan", "Inspector2 Scan"]
+        detail = {
+          "scan-status" = ["COMPLETE", "INITIAL_SCAN_COMPLETE"]
+          # Inspector also announces EC2 instance scans; only image scans name a repository.
+          "repository-name" = [{ exists = true }]
+        }
+      },
+      {
+        # Continuous scanning: every finding created, updated or closed later. EC2 and
+        # Lambda findings share the detail-type; only image findings are taken.
+        source        = ["aws.inspector2"]
+        "detail-type" = ["Inspector2 Finding"]
+        detail = {
+          resources = { type = ["AWS_ECR_CONTAINER_IMAGE"] }
+        }
+      },
+    ]
   }
 }
 
@@ -36,7 +49,7 @@ resource "aws_cloudwatch_event_rule" "forward" {
   count = var.forward_events ? 1 : 0
 
   name          = var.name
-  description   = "Completed ECR basic scans and Inspector enhanced scans, to the central event bus."
+  description   = "Completed ECR basic and Inspector enhanced scans, and Inspector finding changes, of container images to the central event bus."
   state         = "ENABLED"
   event_pattern = jsonencode(local.event_pattern)
   tags          = var.tags

@@ -1,0 +1,303 @@
+"""Log a batch's finding events ("Inspector2 Finding"): one log event per finding event.
+
+All finding events of one SQS batch are written together, because at volume the cost is in
+the calls: each goes to its repository's group, into that group's stream of the UTC day
+(``FINDING-EVENTS-<YYYY-MM-DD>``; at most one new stream per repository per day), and the
+events of a whole batch that share a stream are packed into the fewest PutLogEvents calls.
+
+A message is done when the put holding its event succeeded; a failed put fails only the
+messages in it. The same event (same EventBridge ``id``) is logged once:
+- twice in one batch: the later copy is acknowledged as a duplicate;
+- logged earlier by this container: remembered (bounded), acknowledged as a duplicate;
+- redelivered (receive count > 1: an earlier attempt may have written it): the day stream is
+  read back in the window of those messages' timestamps and ids found there are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Container, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+
+from pipeline import layout
+from pipeline.aws.clients import Clients
+from pipeline.aws.logs import LogsLimiters, LogsWriter
+from pipeline.batching import LogEvent, pack
+from pipeline.config import Settings
+from pipeline.errors import PipelineError, RetryableError
+from pipeline.events import FindingEvent
+from pipeline.metrics import Metrics
+from pipeline.outcome import Outcome
+from pipeline.render import CONTEXT_KEY, Renderer
+from pipeline.timestamps import log_timestamp
+
+# Event ids this container logged, and the last known state of findings it saw.
+_LOGGED_IDS_MAX = 100_000
+_FINDING_STATES_MAX = 100_000
+_KNOWN_STREAMS_MAX = 10_000
+EVENT_KIND = "finding"
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+
+def dedupe(
+    items: Iterable[T], key: Callable[[T], str], known: Container[str] = ()
+) -> tuple[list[T], list[T]]:
+    """Split ``items`` into the first occurrence of each key not in ``known`` (kept, in order)
+    and everything else (duplicates, in order)."""
+    kept: list[T] = []
+    duplicates: list[T] = []
+    seen: set[str] = set()
+    for item in items:
+        k = key(item)
+        if k in seen or k in known:
+            duplicates.append(item)
+        else:
+            seen.add(k)
+            kept.append(item)
+    return kept, duplicates
+
+
+def group_chronologically(
+    items: Iterable[T], group: Callable[[T], K], timestamp: Callable[[T], int]
+) -> dict[K, list[T]]:
+    """Items by group, each group in timestamp order (ties keep their order: a stable sort),
+    as PutLogEvents needs them."""
+    groups: dict[K, list[T]] = {}
+    for item in items:
+        groups.setdefault(group(item), []).append(item)
+    return {k: sorted(v, key=timestamp) for k, v in groups.items()}
+
+
+def iso_ms(epoch_ms: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def finding_context(finding: FindingEvent, region: str | None) -> dict[str, Any]:
+    """The image context of a finding event's log event, with the event's own identity."""
+    return {
+        "account": finding.account,
+        "region": region,
+        "repository": finding.repository,
+        "imageDigest": finding.digest,
+        "imageTags": list(finding.tags),
+        "eventKind": EVENT_KIND,
+        "eventId": finding.event_id,
+        "eventTime": finding.time,
+        "updatedAt": iso_ms(finding.updated_at_ms),  # detail.updatedAt, as ISO 8601
+    }
+
+
+def logged_event_id(message: str) -> str | None:
+    """The event id of a finding event's log message (None: not one of ours)."""
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    key = CONTEXT_KEY
+    while key in data:  # a finding with its own "imageContext" pushes ours to "_imageContext"
+        context = data[key]
+        if isinstance(context, dict) and context.get("eventKind") == EVENT_KIND:
+            event_id = context.get("eventId")
+            return event_id if isinstance(event_id, str) else None
+        key = "_" + key
+    return None
+
+
+@dataclass(slots=True)
+class _Item:
+    outcome: Outcome
+    finding: FindingEvent
+    group: str
+    stream: str
+    event: LogEvent
+
+
+class FindingEventWriter:
+    """Writes the finding events of a batch. Lives across warm invocations (its memory too)."""
+
+    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter | None = None):
+        self.settings = settings
+        self.clients = clients
+        self.logs = logs or LogsWriter(
+            clients.logs,
+            LogsLimiters(
+                put=settings.put_log_events_rate,
+                create_stream=settings.create_log_stream_rate,
+                create_group=settings.create_log_group_rate,
+                get_events=settings.get_log_events_rate,
+            ),
+            retention_days=settings.log_retention_days,
+            kms_key_arn=settings.log_kms_key_arn,
+        )
+        self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
+        self._logged: OrderedDict[str, None] = OrderedDict()
+        self._states: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._streams: set[tuple[str, str]] = set()
+
+    async def write_all(self, outcomes: Sequence[Outcome], metrics: Metrics) -> None:
+        """Log every finding event of the batch; each outcome is completed (or errs) on its own."""
+        kept, duplicates = dedupe(outcomes, _event_id, self._logged)
+        for outcome in duplicates:
+            _finish(outcome, duplicate=True)
+        now_ms = int(time.time() * 1000)
+        items: list[_Item] = []
+        for outcome in kept:
+            try:
+                items.append(self._item(outcome, now_ms))
+            except Exception as exc:  # a bug must not take the other messages with it
+                _fail([outcome], _internal(exc, outcome))
+        streams = group_chronologically(
+            items, lambda i: (i.group, i.stream), lambda i: i.event.timestamp
+        )
+        await asyncio.gather(
+            *(self._write_stream(g, s, batch, metrics) for (g, s), batch in streams.items())
+        )
+
+    def _item(self, outcome: Outcome, now_ms: int) -> _Item:
+        finding = outcome.finding
+        assert finding is not None
+        # No region in the event or its ARNs: logged as the client's region, as scans are.
+        meta = getattr(self.clients.logs, "meta", None)
+        region = finding.region or getattr(meta, "region_name", None)
+        ts = log_timestamp(finding.timestamp_ms, now_ms, self.settings.log_retention_days)
+        message = Renderer(finding_context(finding, region)).finding(finding.detail)
+        return _Item(
+            outcome=outcome,
+            finding=finding,
+            group=layout.log_group_name(self.settings.log_group_prefix, finding.repository),
+            stream=layout.finding_events_stream(ts),
+            event=LogEvent(ts, message.text, message.size),
+        )
+
+    async def _write_stream(
+        self, group: str, stream: str, items: list[_Item], metrics: Metrics
+    ) -> None:
+        try:
+            items = await self._not_logged_yet(group, stream, items)
+        except PipelineError as err:
+            _fail([i.outcome for i in items], err)
+            return
+        except Exception as exc:
+            _fail([i.outcome for i in items], _internal(exc, items[0].outcome))
+            return
+        batches: list[list[_Item]] = []
+        rest = items
+        for batch in pack(i.event for i in items):
+            batches.append(rest[: len(batch)])
+            rest = rest[len(batch) :]
+        await asyncio.gather(*(self._put(group, stream, batch, metrics) for batch in batches))
+
+    async def _not_logged_yet(self, group: str, stream: str, items: list[_Item]) -> list[_Item]:
+        """Make sure the stream exists; for redelivered messages, drop the events an earlier
+        attempt logged already (read back in the window of their timestamps)."""
+        if not await self._ensure_stream(group, stream):
+            return items
+        redelivered = [i for i in items if i.outcome.receive_count > 1]
+        if not redelivered:
+            return items
+        start = min(i.event.timestamp for i in redelivered)
+        end = max(i.event.timestamp for i in redelivered) + 1  # endTime is exclusive
+        messages = await self.logs.messages_between(group, stream, start, end)
+        present = {logged_event_id(m) for m in messages}
+        fresh = []
+        for item in items:
+            if item.finding.event_id in present:
+                _finish(item.outcome, duplicate=True)
+                self._remember(item.finding.event_id)
+            else:
+                fresh.append(item)
+        return fresh
+
+    async def _ensure_stream(self, group: str, stream: str) -> bool:
+        """True when the stream may hold events already (it existed before this call)."""
+        if (group, stream) in self._streams:
+            return True
+        # The group usually exists (the image's scan was logged into it): probe with the
+        # stream's creation, and create the group only when that finds none.
+        created = await self.logs.create_stream_if_group(group, stream)
+        if created is None:
+            await self.logs.ensure_group(group)
+            created = await self.logs.ensure_stream(group, stream)
+        if len(self._streams) >= _KNOWN_STREAMS_MAX:
+            self._streams.clear()
+        self._streams.add((group, stream))
+        return not created
+
+    async def _put(self, group: str, stream: str, batch: list[_Item], metrics: Metrics) -> None:
+        outcomes = [i.outcome for i in batch]
+        try:
+            async with self._put_slots:
+                await self.logs.put(group, stream, [i.event for i in batch])
+        except PipelineError as err:
+            if err.code == "log_group_missing":
+                # Deleted under us: create it (and the stream) again on the next delivery.
+                self._streams.discard((group, stream))
+            _fail(outcomes, err)
+            return
+        except Exception as exc:
+            _fail(outcomes, _internal(exc, outcomes[0]))
+            return
+        metrics.put_batches += 1
+        metrics.log_events += len(batch)
+        for item in batch:
+            finding = item.finding
+            self._remember(finding.event_id)
+            metrics.finding_events[finding.status] += 1
+            if self._becomes_active(finding):
+                metrics.findings[finding.severity] += 1
+            if finding.status == "CLOSED":
+                metrics.findings_closed[finding.severity] += 1
+            item.outcome.findings = 1
+            _finish(item.outcome)
+
+    def _becomes_active(self, finding: FindingEvent) -> bool:
+        """Whether this change makes the finding ACTIVE as far as this container knows (a new
+        or reopened finding). An update older than the one known changes nothing."""
+        known = self._states.get(finding.finding_arn)
+        if known is not None and known[1] > finding.updated_at_ms:
+            return False
+        self._states[finding.finding_arn] = (finding.status, finding.updated_at_ms)
+        self._states.move_to_end(finding.finding_arn)
+        while len(self._states) > _FINDING_STATES_MAX:
+            self._states.popitem(last=False)
+        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+
+    def _remember(self, event_id: str) -> None:
+        self._logged[event_id] = None
+        self._logged.move_to_end(event_id)
+        while len(self._logged) > _LOGGED_IDS_MAX:
+            self._logged.popitem(last=False)
+
+
+def _event_id(outcome: Outcome) -> str:
+    assert outcome.finding is not None
+    return outcome.finding.event_id
+
+
+def _finish(outcome: Outcome, *, duplicate: bool = False) -> None:
+    if duplicate:
+        outcome.status = "duplicate"
+    outcome.completed = True
+
+
+def _fail(outcomes: Iterable[Outcome], error: PipelineError) -> None:
+    for outcome in outcomes:
+        outcome.error = error
+        outcome.completed = True
+
+
+def _internal(exc: Exception, outcome: Outcome) -> RetryableError:
+    outcome.notes.append(traceback.format_exc(limit=5))
+    return RetryableError("internal_error", f"{type(exc).__name__}: {exc}")
