@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.aws.clients import Clients
+from pipeline.aws.logs import logs_writer
 from pipeline.config import load_settings
 from pipeline.runner import BatchRunner, LambdaContext
+from pipeline.writers.finding_events import FindingEventWriter
 from pipeline.writers.image_scans import ImageScanWriter
 
 
@@ -43,4 +45,10 @@ class Function:
 async def _start() -> BatchRunner:
     settings = load_settings()
     clients = await Clients(settings).open()
-    return BatchRunner(settings, clients, ImageScanWriter(settings, clients))
+    logs = logs_writer(settings, clients.logs)  # one group cache, one set of rate limits
+    return BatchRunner(
+        settings,
+        clients,
+        ImageScanWriter(settings, clients, logs),
+        FindingEventWriter(settings, clients, logs),
+    )

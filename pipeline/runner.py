@@ -25,7 +25,6 @@ from pipeline.events import ImageScan, decode
 from pipeline.metrics import LineWriter, Metrics, outcome_line, write_json_line
 from pipeline.outcome import Outcome, receive
 from pipeline.settle import decide, settle
-from pipeline.writers.finding_events import FindingEventWriter
 
 BatchResponse = dict[str, list[dict[str, str]]]
 
@@ -74,22 +73,13 @@ class BatchRunner:
         settings: Settings,
         clients: Clients,
         writer: Writer,
-        finding_writer: BatchWriter | None = None,
+        finding_writer: BatchWriter,
     ) -> None:
         self.settings = settings
         self.clients = clients
         self.writer = writer
-        self._finding_writer = finding_writer
+        self.finding_writer = finding_writer
         self.emit: LineWriter = write_json_line
-
-    @property
-    def finding_writer(self) -> BatchWriter:
-        """The finding events' writer; by default made when the first one arrives, sharing the
-        image-scan writer's CloudWatch Logs writer (its group cache and rate limits)."""
-        if self._finding_writer is None:
-            logs = getattr(self.writer, "logs", None)
-            self._finding_writer = FindingEventWriter(self.settings, self.clients, logs)
-        return self._finding_writer
 
     async def handle(self, event: object, context: LambdaContext | None) -> dict[str, Any]:
         """One invocation: an SQS batch from the event source mapping, or one EventBridge

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from pipeline.aws.errors import classify, error_code
 from pipeline.batching import LogEvent
 from pipeline.concurrency import RateLimiter
+from pipeline.config import Settings
 from pipeline.errors import PermanentError, RetryableError
 
 ALREADY_EXISTS = "ResourceAlreadyExistsException"
@@ -277,3 +278,19 @@ class LogsWriter:
         if isinstance(exc, ClientError) and error_code(exc) == "InvalidParameterException":
             return PermanentError("log_events_invalid", f"{api}: {exc}")
         return classify(exc, api)
+
+
+def logs_writer(settings: Settings, client: Any) -> LogsWriter:
+    """The one CloudWatch Logs writer of a consumer: every writer shares its group cache and
+    its rate limits (two sets of buckets would together exceed the quota shares)."""
+    return LogsWriter(
+        client,
+        LogsLimiters(
+            put=settings.put_log_events_rate,
+            create_stream=settings.create_log_stream_rate,
+            create_group=settings.create_log_group_rate,
+            get_events=settings.get_log_events_rate,
+        ),
+        retention_days=settings.log_retention_days,
+        kms_key_arn=settings.log_kms_key_arn,
+    )

@@ -28,7 +28,7 @@ import orjson
 
 from pipeline import layout
 from pipeline.aws.clients import Clients
-from pipeline.aws.logs import LogsLimiters, LogsWriter
+from pipeline.aws.logs import LogsWriter
 from pipeline.batching import LogEvent, pack
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, RetryableError
@@ -127,20 +127,10 @@ class _Item:
 class FindingEventWriter:
     """Writes the finding events of a batch. Lives across warm invocations (its memory too)."""
 
-    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter | None = None):
+    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter):
         self.settings = settings
         self.clients = clients
-        self.logs = logs or LogsWriter(
-            clients.logs,
-            LogsLimiters(
-                put=settings.put_log_events_rate,
-                create_stream=settings.create_log_stream_rate,
-                create_group=settings.create_log_group_rate,
-                get_events=settings.get_log_events_rate,
-            ),
-            retention_days=settings.log_retention_days,
-            kms_key_arn=settings.log_kms_key_arn,
-        )
+        self.logs = logs
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._logged: OrderedDict[str, None] = OrderedDict()
         self._states: OrderedDict[str, tuple[str, int]] = OrderedDict()

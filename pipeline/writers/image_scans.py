@@ -24,7 +24,7 @@ from typing import Any
 from pipeline import layout
 from pipeline.aws.clients import Clients
 from pipeline.aws.ecr import ScanFindings, ScanReader
-from pipeline.aws.logs import LogGroupMissing, LogsLimiters, LogsWriter
+from pipeline.aws.logs import LogGroupMissing, LogsWriter
 from pipeline.batching import LogEvent, pack
 from pipeline.claims import holder
 from pipeline.concurrency import RateLimiter, run_all
@@ -71,20 +71,10 @@ class _Names:
 class ImageScanWriter:
     """Writes image scans to CloudWatch Logs. Lives across warm invocations (its caches too)."""
 
-    def __init__(self, settings: Settings, clients: Clients) -> None:
+    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter) -> None:
         self.settings = settings
         self.clients = clients
-        self.logs = LogsWriter(
-            clients.logs,
-            LogsLimiters(
-                put=settings.put_log_events_rate,
-                create_stream=settings.create_log_stream_rate,
-                create_group=settings.create_log_group_rate,
-                get_events=settings.get_log_events_rate,
-            ),
-            retention_days=settings.log_retention_days,
-            kms_key_arn=settings.log_kms_key_arn,
-        )
+        self.logs = logs
         self.ecr_limiter = RateLimiter(settings.ecr_findings_rate)
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._done: OrderedDict[str, None] = OrderedDict()
