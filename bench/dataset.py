@@ -147,7 +147,6 @@ def make_image(
 
 
 def _record(image: Image, time: str, sent_ms: str, rng: random.Random) -> dict[str, Any]:
-    """One SQS record as the Lambda event source mapping delivers it."""
     event = scan_event(
         kind=image.kind,
         repository=image.repository,
@@ -157,7 +156,11 @@ def _record(image: Image, time: str, sent_ms: str, rng: random.Random) -> dict[s
         time=time,
         event_id=str(uuid.UUID(int=rng.getrandbits(128))),
     )
-    body = orjson.dumps(event).decode()
+    return sqs_record(orjson.dumps(event).decode(), sent_ms, rng)
+
+
+def sqs_record(body: str, sent_ms: str, rng: random.Random) -> dict[str, Any]:
+    """One SQS record as the Lambda event source mapping delivers it."""
     return {
         "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
         "receiptHandle": f"bench-{rng.getrandbits(64):016x}",

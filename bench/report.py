@@ -88,16 +88,8 @@ def figures(
     """Figures of one measured run; ``expected`` events per stream, when checked exactly."""
     stats = run["stats"]
     streams = stats["streams"]
-    received: Counter[StreamKey] = Counter()
-    for s in streams:
-        received[(s["group"], s["stream"])] += s["events"]
-    problems = [f"PutLogEvents limit violated: {v}" for v in stats["violations"]]
-    if stats["rejected_events"]:
-        problems.append(f"{stats['rejected_events']} log events rejected for their timestamp")
-    if stats["unknown"]:
-        problems.append(f"calls the fake endpoint does not emulate: {stats['unknown']}")
-    if run["failures"]:
-        problems.append(f"{len(run['failures'])} messages reported as batchItemFailures")
+    received = received_events(run)
+    problems = run_problems(run)
     if expected is not None:
         problems += completeness_problems(expected, received)
     calls = dict(stats["calls"])
@@ -118,6 +110,27 @@ def figures(
         problems=problems,
         system_s=float(run.get("system_s", 0.0)),
     )
+
+
+def received_events(run: Mapping[str, Any]) -> Counter[StreamKey]:
+    """Log events per (group, stream) the endpoint received during one run."""
+    received: Counter[StreamKey] = Counter()
+    for s in run["stats"]["streams"]:
+        received[(s["group"], s["stream"])] += s["events"]
+    return received
+
+
+def run_problems(run: Mapping[str, Any]) -> list[str]:
+    """What makes one measured run invalid, whatever it logged."""
+    stats = run["stats"]
+    problems = [f"PutLogEvents limit violated: {v}" for v in stats["violations"]]
+    if stats["rejected_events"]:
+        problems.append(f"{stats['rejected_events']} log events rejected for their timestamp")
+    if stats["unknown"]:
+        problems.append(f"calls the fake endpoint does not emulate: {stats['unknown']}")
+    if run["failures"]:
+        problems.append(f"{len(run['failures'])} messages reported as batchItemFailures")
+    return problems
 
 
 def completeness_problems(
@@ -221,7 +234,7 @@ def targets(baseline: RunFigures, cold: RunFigures, warm: RunFigures | None) -> 
     ]
 
 
-def _fmt(value: float | int | str, digits: int = 2) -> str:
+def fmt(value: float | int | str, digits: int = 2) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
@@ -234,28 +247,30 @@ def _fmt(value: float | int | str, digits: int = 2) -> str:
 def table(runs: Iterable[RunFigures]) -> str:
     runs = list(runs)
     rows: list[tuple[str, list[str]]] = [
-        ("images (SQS records)", [_fmt(r.records) for r in runs]),
-        ("findings logged", [_fmt(r.findings_logged) for r in runs]),
-        ("SUMMARY events", [_fmt(r.summaries) for r in runs]),
-        ("wall time (s)", [_fmt(r.wall_s) for r in runs]),
-        ("findings / s", [_fmt(r.findings_per_s, 0) for r in runs]),
-        ("AWS calls", [_fmt(r.total_calls) for r in runs]),
-        ("PutLogEvents calls", [_fmt(r.put_calls) for r in runs]),
-        ("PutLogEvents minimum", [_fmt(r.min_put_calls) for r in runs]),
-        ("PutLogEvents / minimum", [_fmt(r.put_ratio, 3) for r in runs]),
-        ("calls in flight (max)", [_fmt(r.max_in_flight) for r in runs]),
-        ("CPU (s)", [_fmt(r.cpu_s) for r in runs]),
-        ("  of which kernel (s)", [_fmt(r.system_s) for r in runs]),
-        ("CPU us / finding", [_fmt(r.cpu_us_per_finding, 1) for r in runs]),
-        ("peak RSS (MiB)", [_fmt(r.peak_rss_kib / 1024, 1) for r in runs]),
-        ("error responses", [_fmt(sum(r.errors.values())) for r in runs]),
+        ("images (SQS records)", [fmt(r.records) for r in runs]),
+        ("findings logged", [fmt(r.findings_logged) for r in runs]),
+        ("SUMMARY events", [fmt(r.summaries) for r in runs]),
+        ("wall time (s)", [fmt(r.wall_s) for r in runs]),
+        ("findings / s", [fmt(r.findings_per_s, 0) for r in runs]),
+        ("AWS calls", [fmt(r.total_calls) for r in runs]),
+        ("PutLogEvents calls", [fmt(r.put_calls) for r in runs]),
+        ("PutLogEvents minimum", [fmt(r.min_put_calls) for r in runs]),
+        ("PutLogEvents / minimum", [fmt(r.put_ratio, 3) for r in runs]),
+        ("calls in flight (max)", [fmt(r.max_in_flight) for r in runs]),
+        ("CPU (s)", [fmt(r.cpu_s) for r in runs]),
+        ("  of which kernel (s)", [fmt(r.system_s) for r in runs]),
+        ("CPU us / finding", [fmt(r.cpu_us_per_finding, 1) for r in runs]),
+        ("peak RSS (MiB)", [fmt(r.peak_rss_kib / 1024, 1) for r in runs]),
+        ("error responses", [fmt(sum(r.errors.values())) for r in runs]),
     ]
-    head = ["", *(r.label for r in runs)]
+    return columns([r.label for r in runs], rows)
+
+
+def columns(head: list[str], rows: list[tuple[str, list[str]]]) -> str:
+    """A plain text table: row names on the left, one right-aligned column per heading."""
     width0 = max(len(name) for name, _ in rows)
-    widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(head[1:])]
-    lines = [
-        "  ".join([" " * width0, *(h.rjust(w) for h, w in zip(head[1:], widths, strict=True))])
-    ]
+    widths = [max(len(h), *(len(v[i]) for _, v in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join([" " * width0, *(h.rjust(w) for h, w in zip(head, widths, strict=True))])]
     lines.append("  ".join(["-" * width0, *("-" * w for w in widths)]))
     for name, values in rows:
         cells = (v.rjust(w) for v, w in zip(values, widths, strict=True))
@@ -268,7 +283,7 @@ def target_lines(checks: Iterable[Target]) -> str:
     for t in checks:
         sign = "<=" if t.at_most else ">="
         verdict = "PASS" if t.passed else "FAIL"
-        value = _fmt(t.value, 2 if t.at_most else 1)
+        value = fmt(t.value, 2 if t.at_most else 1)
         lines.append(
             f"  [{verdict}] {t.name}: {value} (target {sign} {t.limit:g})"
             + (f"  -- {t.note}" if t.note else "")

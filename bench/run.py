@@ -1,13 +1,19 @@
-"""`make bench`: our handler against the AWS sample's algorithm, on a fake endpoint with latency.
+"""`make bench`: our handler against the AWS sample's algorithm, then a burst of finding events,
+on a fake endpoint with latency.
 
     python -m bench.run [--images 60] [--seed 1] [--latency-ms 10] [--json result.json]
-                        [--set NAME=VALUE ...] [--baseline-sample K]
+                        [--set NAME=VALUE ...] [--baseline-sample K] [--scenario all]
+                        [--burst-events 20000] [--burst-images 2000] [--burst-repositories 200]
+                        [--burst-batch 1000] [--burst-order shuffled]
 
-Both contenders log the same images, each in its own process, against one fake AWS endpoint (a
-third process) that answers every call after a fixed latency and checks every PutLogEvents
-against CloudWatch's limits. Ours runs twice in one process: cold, then warm on a second batch
-of scan events for the same images. Exit status: 0 all targets met, 1 a target missed, 2 the
-run is invalid (a limit violated, findings missing, messages failed).
+Scans: both contenders log the same images, each in its own process, against one fake AWS
+endpoint (a third process) that answers every call after a fixed latency and checks every
+PutLogEvents against CloudWatch's limits. Ours runs twice in one process: cold, then warm on a
+second batch of scan events for the same images.
+Burst: our handler, warm, handles SQS batches of "Inspector2 Finding" events one after another
+in one process, into log groups that exist (the images' scans made them).
+Exit status: 0 all targets met, 1 a target missed, 2 the run is invalid (a limit violated,
+findings missing, messages failed).
 """
 
 from __future__ import annotations
@@ -18,17 +24,23 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import orjson
 
-from bench import baseline, dataset, profile_summary, report
-from localaws.env import fake_environment, without_aws
+from bench import baseline, burst, burst_report, dataset, profile_summary, report
+from localaws.env import FAKE_CREDENTIALS, fake_environment, without_aws
 from localaws.fastserver.process import PROJECT_ROOT, FakeAwsProcess
+from localaws.registry import DEFAULT_REGION
 from pipeline.config import Settings, load_settings
 from pipeline.events import event_time
+
+SCENARIOS = ("all", "scans", "burst")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -61,11 +73,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="profile one more warm invocation of ours (not measured) into this file "
         "and print where its CPU goes",
     )
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, default="all", help="what to run (all: scans, burst)"
+    )
+    burst_args = parser.add_argument_group("burst of finding events")
+    burst_args.add_argument("--burst-events", type=int, default=20_000, help="(20,000)")
+    burst_args.add_argument("--burst-images", type=int, default=2_000, help="(2,000)")
+    burst_args.add_argument("--burst-repositories", type=int, default=200, help="(200)")
+    burst_args.add_argument("--burst-batch", type=int, default=1_000, help="SQS batch (1,000)")
+    burst_args.add_argument("--burst-order", choices=burst.ORDERS, default="shuffled")
+    burst_args.add_argument(
+        "--burst-profile",
+        type=Path,
+        metavar="PSTATS",
+        help="profile one more batch of finding events (not measured) into this file",
+    )
     args = parser.parse_args(argv)
     if args.images < 1 or args.max_findings < 0:
         parser.error("--images must be >= 1 and --max-findings >= 0")
     if args.baseline_sample is not None and not 1 <= args.baseline_sample <= args.images:
         parser.error("--baseline-sample must be between 1 and --images")
+    if not (
+        1 <= args.burst_repositories <= args.burst_images <= args.burst_events
+        and args.burst_batch >= 1
+    ):
+        parser.error(
+            "need 1 <= --burst-repositories <= --burst-images <= --burst-events "
+            "and --burst-batch >= 1"
+        )
     return args
 
 
@@ -100,6 +135,8 @@ def run_contender(
     env: dict[str, str],
     workdir: Path,
     profile: tuple[Path, Path] | None = None,
+    *,
+    warm_up: bool = False,
 ) -> dict[str, Any]:
     """Measure one contender in a fresh process; its stdout (log lines) is discarded."""
     result_file = workdir / f"{which}.json"
@@ -108,6 +145,8 @@ def run_contender(
     command += ["--result", str(result_file)]
     if profile is not None:
         command += ["--profile", str(profile[0]), str(profile[1])]
+    if warm_up:
+        command.append("--warm-up")
     command += [str(e) for e in events]
     with errors_file.open("w") as errors:
         done = subprocess.run(
@@ -127,51 +166,96 @@ def _write_event(workdir: Path, name: str, event: dict[str, Any]) -> Path:
     return path
 
 
+@dataclass
+class Section:
+    """One scenario's outcome: its JSON, the targets it checked, what invalidates it."""
+
+    json: dict[str, Any]
+    checks: list[report.Target] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings_env = settings_environment(args.overrides)
     settings = load_settings(settings_env)
-    started = datetime.now(UTC).replace(microsecond=0)
-    cold_time, warm_time = event_time(started), event_time(started + timedelta(seconds=1))
-
-    data = dataset.build(
-        args.images, seed=args.seed, max_findings=args.max_findings, scanned_at=time.time()
-    )
-    print(f"data:     {data.describe()}")
     print(f"endpoint: fake AWS in its own process, {args.latency_ms:g} ms a call")
     changed = ", ".join(f"{k}={v}" for k, v in settings_env.items()) or "none (defaults)"
     print(f"settings: overridden: {changed}")
     print("          " + _settings_line(settings))
 
-    sample = args.baseline_sample
+    sections: dict[str, Section] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-") as tmp,
         FakeAwsProcess(args.latency_ms) as aws,
     ):
-        workdir = Path(tmp)
-        aws.seed(data.seed_items())
         env = child_environment(aws.url, settings_env)
-        cold = _write_event(workdir, "cold", data.sqs_event(cold_time))
-        warm = _write_event(workdir, "warm", data.sqs_event(warm_time))
+        if args.scenario in ("all", "scans"):
+            sections["scans"] = run_scans(args, aws, env, Path(tmp), settings)
+        if args.scenario in ("all", "burst"):
+            aws.reset("all")
+            sections["burst"] = run_burst(args, aws, env, Path(tmp), settings)
 
-        profile = None
-        if args.profile:
-            profiled_time = event_time(started + timedelta(seconds=2))
-            profile = (
-                _write_event(workdir, "profiled", data.sqs_event(profiled_time)),
-                args.profile,
+    problems = [p for section in sections.values() for p in section.problems]
+    for problem in problems:
+        print(f"INVALID RUN -- {problem}", file=sys.stderr)
+    checks = [c for section in sections.values() for c in section.checks]
+    verdict = 2 if problems else (0 if all(c.passed for c in checks) else 1)
+    if args.json:
+        args.json.write_bytes(
+            orjson.dumps(
+                {
+                    **{name: section.json for name, section in sections.items()},
+                    "latency_ms": args.latency_ms,
+                    "settings": settings.model_dump(by_alias=True),
+                    "settings_overridden": settings_env,
+                    "problems": problems,
+                    "exit_status": verdict,
+                },
+                option=orjson.OPT_INDENT_2,
             )
-        print("ours:     cold and warm invocations ...", flush=True)
-        ours = run_contender("ours", aws.url, [cold, warm], env, workdir, profile)
-        aws.reset("logs")
-        images = f"the first {sample} images (extrapolated)" if sample else "all images"
-        print(f"baseline: sequential, {images} ...", flush=True)
-        base_event = (
-            cold
-            if sample is None
-            else _write_event(workdir, "sample", data.sqs_event(cold_time, limit=sample))
         )
-        base = run_contender("baseline", aws.url, [base_event], env, workdir)
+        print(f"results written to {args.json}")
+    return verdict
+
+
+def run_scans(
+    args: argparse.Namespace,
+    aws: FakeAwsProcess,
+    env: dict[str, str],
+    workdir: Path,
+    settings: Settings,
+) -> Section:
+    """Ours (cold, then warm) and the baseline on the same batch of image scans."""
+    started = datetime.now(UTC).replace(microsecond=0)
+    cold_time, warm_time = event_time(started), event_time(started + timedelta(seconds=1))
+    data = dataset.build(
+        args.images, seed=args.seed, max_findings=args.max_findings, scanned_at=time.time()
+    )
+    print(f"\nscans:    {data.describe()}")
+    sample = args.baseline_sample
+    aws.seed(data.seed_items())
+    cold = _write_event(workdir, "cold", data.sqs_event(cold_time))
+    warm = _write_event(workdir, "warm", data.sqs_event(warm_time))
+
+    profile = None
+    if args.profile:
+        profiled_time = event_time(started + timedelta(seconds=2))
+        profile = (
+            _write_event(workdir, "profiled", data.sqs_event(profiled_time)),
+            args.profile,
+        )
+    print("ours:     cold and warm invocations ...", flush=True)
+    ours = run_contender("ours", aws.url, [cold, warm], env, workdir, profile)
+    aws.reset("logs")
+    images = f"the first {sample} images (extrapolated)" if sample else "all images"
+    print(f"baseline: sequential, {images} ...", flush=True)
+    base_event = (
+        cold
+        if sample is None
+        else _write_event(workdir, "sample", data.sqs_event(cold_time, limit=sample))
+    )
+    base = run_contender("baseline", aws.url, [base_event], env, workdir)
 
     prefix = settings.log_group_prefix
     cold_fig = report.figures(
@@ -206,34 +290,117 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(f"\nprofile of one more warm invocation of ours ({args.profile}):")
         print(profile_summary.summary(str(args.profile), data.findings))
-    problems = [f"{r.label}: {p}" for r in runs for p in r.problems]
-    for problem in problems:
-        print(f"INVALID RUN -- {problem}", file=sys.stderr)
-    verdict = 2 if problems else (0 if all(c.passed for c in checks) else 1)
-    if args.json:
-        args.json.write_bytes(
-            orjson.dumps(
-                {
-                    "data": {
-                        "images": len(data.images),
-                        "findings": data.findings,
-                        "seed": args.seed,
-                        "max_findings": args.max_findings,
-                        "description": data.describe(),
-                    },
-                    "latency_ms": args.latency_ms,
-                    "settings": settings.model_dump(by_alias=True),
-                    "settings_overridden": settings_env,
-                    "runs": [r.as_dict() for r in runs],
-                    "targets": [c.as_dict() for c in checks],
-                    "problems": problems,
-                    "exit_status": verdict,
-                },
-                option=orjson.OPT_INDENT_2,
-            )
+    return Section(
+        json={
+            "data": {
+                "images": len(data.images),
+                "findings": data.findings,
+                "seed": args.seed,
+                "max_findings": args.max_findings,
+                "description": data.describe(),
+            },
+            "runs": [r.as_dict() for r in runs],
+            "targets": [c.as_dict() for c in checks],
+        },
+        checks=checks,
+        problems=[f"{r.label}: {p}" for r in runs for p in r.problems],
+    )
+
+
+def run_burst(
+    args: argparse.Namespace,
+    aws: FakeAwsProcess,
+    env: dict[str, str],
+    workdir: Path,
+    settings: Settings,
+) -> Section:
+    """Ours, warm, on a burst of finding events: one SQS batch after another, one process."""
+    now = datetime.now(UTC)
+    shape = {
+        "images": args.burst_images,
+        "repositories": args.burst_repositories,
+        "batch_size": args.burst_batch,
+        "now": now,
+        "order": args.burst_order,
+    }
+    data = burst.build(args.burst_events, seed=args.seed, **shape)
+    print(f"\nburst:    {data.describe()}")
+    prefix = settings.log_group_prefix
+    create_log_groups(aws.url, data.log_groups(prefix))
+    files = [
+        _write_event(workdir, f"burst-{i + 1}", data.sqs_event(i)) for i in range(len(data.batches))
+    ]
+    profile = None
+    if args.burst_profile:
+        # Other events (another seed) for the same repositories: a batch like the others.
+        extra = burst.build(args.burst_events, seed=args.seed + 1, **shape)
+        profile = (_write_event(workdir, "burst-profiled", extra.sqs_event(1)), args.burst_profile)
+    print(f"ours:     {len(files)} batches, one after another in one warm process ...", flush=True)
+    ours = run_contender("ours", aws.url, files, env, workdir, profile, warm_up=True)
+
+    expected = data.expected_streams(prefix, int(time.time() * 1000), settings.log_retention_days)
+    runs = ours["runs"]
+    whole = burst_report.figures("whole burst", runs, expected)
+    parts = [whole]
+    if len(runs) > 1:
+        parts.append(burst_report.figures("first batch", runs[:1], expected[:1]))
+        parts.append(
+            burst_report.figures(f"batches 2-{len(runs)}", runs[1:], expected[1:], first_batch=1)
         )
-        print(f"results written to {args.json}")
-    return verdict
+    checks = burst_report.targets(whole)
+    ceiling = burst_report.ceiling(whole, settings)
+
+    print()
+    print(burst_report.table(parts))
+    print()
+    print("burst targets:")
+    print(report.target_lines(checks))
+    print("ceiling the AWS quotas allow (per-consumer shares as configured):")
+    print(burst_report.ceiling_lines(ceiling))
+    print(
+        "notes: the log groups existed before the burst (the images' scans made them); "
+        "an empty batch warmed the container first (outside the measurement)."
+    )
+    if args.burst_profile:
+        print(f"\nprofile of one more batch of finding events ({args.burst_profile}):")
+        print(profile_summary.summary(str(args.burst_profile), args.burst_batch))
+    return Section(
+        json={
+            "data": {
+                "events": data.events,
+                "images": data.images,
+                "repositories": len(data.repositories),
+                "batches": len(data.batches),
+                "order": data.order,
+                "seed": args.seed,
+                "description": data.describe(),
+            },
+            "parts": [p.as_dict() for p in parts],
+            "targets": [c.as_dict() for c in checks],
+            "ceiling": {
+                "events_per_put": ceiling.events_per_put,
+                "consumer_events_per_s": ceiling.consumer_events_per_s,
+                "account_events_per_s": ceiling.account_events_per_s,
+                "consumer_streams_s": ceiling.consumer_streams_s,
+                "account_streams_s": ceiling.account_streams_s,
+            },
+        },
+        checks=checks,
+        problems=whole.problems,
+    )
+
+
+def create_log_groups(endpoint: str, groups: list[str]) -> None:
+    """Create the groups on the endpoint (outside any measurement), a few calls at a time."""
+    logs = boto3.client(
+        "logs",
+        endpoint_url=endpoint,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda g: logs.create_log_group(logGroupName=g), groups))
 
 
 def _settings_line(settings: Settings) -> str:

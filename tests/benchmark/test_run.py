@@ -11,16 +11,25 @@ import pytest
 from bench import run
 
 TINY = ["--images", "4", "--max-findings", "40", "--latency-ms", "0", "--seed", "3"]
+SCANS = [*TINY, "--scenario", "scans"]
+BURST = [
+    *TINY,
+    "--scenario",
+    "burst",
+    *("--burst-events", "90", "--burst-images", "15", "--burst-repositories", "6"),
+    *("--burst-batch", "40"),
+]
 
 
 def _result(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[dict[str, Any], str]:
     out = tmp_path / "result.json"
-    status = run.main([*TINY, *extra, "--json", str(out)])
+    status = run.main([*args, "--json", str(out)])
     result: dict[str, Any] = orjson.loads(out.read_bytes())
     assert status == result["exit_status"]
     assert status in (0, 1)  # targets are meaningless at this size, but the run is valid
+    assert result["problems"] == []
     printed = capsys.readouterr().out
     assert "targets:" in printed
     return result, printed
@@ -29,9 +38,10 @@ def _result(
 def test_a_run_measures_both_contenders_on_the_same_images(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result, _ = _result(tmp_path, capsys)
+    everything, _ = _result(tmp_path, capsys, *SCANS)
+    assert "burst" not in everything
+    result = everything["scans"]
     baseline, cold, warm = result["runs"]
-    assert result["problems"] == []
     assert [r["label"] for r in result["runs"]] == ["baseline", "ours cold", "ours warm"]
     # Ours logs every finding of every image, cold and warm; each image gets its summary.
     assert cold["findings_logged"] == warm["findings_logged"] == result["data"]["findings"]
@@ -39,16 +49,17 @@ def test_a_run_measures_both_contenders_on_the_same_images(
     # The baseline makes one PutLogEvents call per event it writes.
     assert baseline["put_calls"] == baseline["findings_logged"] + baseline["summaries"]
     assert result["targets"][0]["value"] == pytest.approx(baseline["wall_s"] / cold["wall_s"])
-    assert result["settings_overridden"] == {}
+    assert everything["settings_overridden"] == {}
 
 
 def test_settings_sampling_and_profiling_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     profile = tmp_path / "warm.pstats"
-    result, printed = _result(
+    everything, printed = _result(
         tmp_path,
         capsys,
+        *SCANS,
         "--set",
         "MAX_CONCURRENT_PUTS=4",
         "--baseline-sample",
@@ -56,8 +67,9 @@ def test_settings_sampling_and_profiling_options(
         "--profile",
         str(profile),
     )
+    result = everything["scans"]
     baseline = result["runs"][0]
-    assert result["settings"]["MAX_CONCURRENT_PUTS"] == 4
+    assert everything["settings"]["MAX_CONCURRENT_PUTS"] == 4
     assert baseline["extrapolated_from"] == 2
     assert baseline["records"] == 4
     # Every finding of this tiny set is on a first page: the full baseline would log them all.
@@ -82,3 +94,29 @@ def test_a_contender_that_crashes_makes_the_run_invalid(
         run.run_contender("baseline", fake_aws.url, [broken], env, tmp_path)
     assert caught.value.code == 2
     assert "INVALID RUN -- baseline failed" in capsys.readouterr().err
+
+
+def test_a_burst_logs_every_finding_event_in_one_stream_per_repository_and_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    everything, printed = _result(tmp_path, capsys, *BURST)
+    assert "scans" not in everything
+    result = everything["burst"]
+    whole, first, rest = result["parts"]
+    assert [p["label"] for p in result["parts"]] == ["whole burst", "first batch", "batches 2-3"]
+    assert result["data"]["batches"] == whole["batches"] == 3  # 40 + 40 + 10 events
+    # Every event landed exactly where it belongs (else "problems" would name the batch).
+    assert whole["events_logged"] == whole["records"] == 90
+    assert first["events_logged"] + rest["events_logged"] == 90
+    assert 6 <= whole["repository_days"] <= 12  # the burst may straddle midnight UTC
+    assert whole["create_stream_calls"] <= whole["repository_days"]
+    assert whole["calls"].get("CreateLogGroup", 0) == 0  # the groups existed
+    assert whole["put_calls"] >= whole["min_put_calls"] >= whole["repository_days"]
+    assert [t["name"] for t in result["targets"]] == [
+        "finding events / s, one consumer (whole burst)",
+        "PutLogEvents calls / minimum",
+        "CreateLogStream calls (at most one per repository per day)",
+        "CPU us per finding event",
+    ]
+    assert result["targets"][2]["passed"] is True
+    assert "burst targets:" in printed and "ceiling the AWS quotas allow" in printed
