@@ -14,6 +14,7 @@ real thing).
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -117,7 +118,24 @@ def _format_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# EventBridge's own `time` format: read without pydantic (anything else goes through it).
+_EVENTBRIDGE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z"
+)
+
+
+# Cached: the events of a burst share their `time` (whole seconds).
+@functools.lru_cache(maxsize=4096)
 def _parse_time(value: str) -> int:
+    match = _EVENTBRIDGE_TIME.fullmatch(value)
+    if match is not None:
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        try:
+            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError:
+            pass  # e.g. a 13th month: pydantic words the error
+        else:
+            return int(moment.timestamp() * 1000)
     try:
         parsed: datetime = _Time.model_validate({"value": value}).value
     except ValidationError:
@@ -244,6 +262,60 @@ class _FindingEnvelope(BaseModel):
     detail: dict[str, Any]
 
 
+# The envelope's common, clearly valid shape, checked without pydantic (a subset of what
+# _FindingEnvelope accepts, giving the same values); anything else goes through pydantic,
+# which accepts or words the errors.
+_ASCII_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+_STR_ONLY = frozenset({str})
+_EnvelopeFields = tuple[str, str, str | None, str | None, list[Any], dict[str, Any]]
+
+
+def _envelope(raw: dict[str, Any]) -> _EnvelopeFields:
+    """(id, time, account, region, resources, detail) of a finding event's envelope."""
+    fast = _envelope_fast(raw)
+    if fast is not None:
+        return fast
+    try:
+        event = _FindingEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise PermanentError("invalid_event", _format_errors(exc)) from None
+    return event.id, event.time, event.account, event.region, event.resources, event.detail
+
+
+def _envelope_fast(raw: dict[str, Any]) -> _EnvelopeFields | None:
+    event_id, time, detail = raw.get("id"), raw.get("time"), raw.get("detail")
+    account, region = raw.get("account"), raw.get("region")
+    resources = raw.get("resources", [])
+    if (
+        type(event_id) is str
+        and 0 < len(event_id) <= EVENT_ID_MAX_CHARS
+        and type(time) is str
+        and len(time) <= TIME_MAX_CHARS
+        and type(detail) is dict
+        and type(resources) is list
+        and (
+            account is None
+            or (
+                type(account) is str
+                and len(account) == 12
+                and account.isascii()
+                and account.isdigit()
+            )
+        )
+        and (
+            region is None
+            or (
+                type(region) is str
+                and len(region) <= REGION_MAX_CHARS
+                and _ASCII_REGION.fullmatch(region) is not None
+            )
+        )
+        and frozenset(map(type, detail)) <= _STR_ONLY  # what JSON gives; pydantic checks
+    ):
+        return event_id, time, account, region, resources, detail
+    return None
+
+
 def _image_arn(value: object) -> tuple[str, str, str, str] | None:
     """An image ARN → (region, account, repository, digest); split on the last ``/sha256:``,
     because repository names may hold ``/``."""
@@ -265,6 +337,14 @@ def _first(*values: object, pattern: re.Pattern[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _repository_name_ok(name: str) -> bool:
+    return len(name) <= 256 and REPOSITORY_NAME.fullmatch(name) is not None
+
+
+_DIGEST = re.compile(DIGEST)
+
+
 def _ecr_image(detail: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The finding's AWS_ECR_CONTAINER_IMAGE resource and its ``awsEcrContainerImage``."""
     resources = detail.get("resources")
@@ -284,13 +364,29 @@ def _ecr_image(detail: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
+class _ArnOfImage:
+    """The first image ARN among the resource's id and the envelope's resources, read only
+    when a field of the finding itself is missing."""
+
+    __slots__ = ("_candidates", "_parsed", "_value")
+
+    def __init__(self, candidates: tuple[object, ...]) -> None:
+        self._candidates = candidates
+        self._parsed = False
+        self._value: tuple[str, str, str, str] | None = None
+
+    def get(self) -> tuple[str, str, str, str] | None:
+        if not self._parsed:
+            self._parsed = True
+            self._value = next(
+                (a for a in map(_image_arn, self._candidates) if a is not None), None
+            )
+        return self._value
+
+
 def decode_finding(raw: dict[str, Any]) -> FindingEvent:
     """An "Inspector2 Finding" event → the finding change to log, or PermanentError."""
-    try:
-        event = _FindingEnvelope.model_validate(raw)
-    except ValidationError as exc:
-        raise PermanentError("invalid_event", _format_errors(exc)) from None
-    detail = event.detail
+    event_id, time, event_account, event_region, event_resources, detail = _envelope(raw)
     finding_arn = detail.get("findingArn")
     if not isinstance(finding_arn, str) or not finding_arn.strip():
         raise PermanentError("finding_arn_missing", "detail.findingArn: missing or empty")
@@ -299,31 +395,26 @@ def decode_finding(raw: dict[str, Any]) -> FindingEvent:
             "invalid_event", f"detail.findingArn: longer than {FINDING_ARN_MAX_CHARS} characters"
         )
     resource, image = _ecr_image(detail)
-    arns = [_image_arn(a) for a in (resource.get("id"), *event.resources)]
-    from_arn = next((a for a in arns if a is not None), None)
+    from_arn = _ArnOfImage((resource.get("id"), *event_resources))
 
     digest = image.get("imageHash")
     if digest is None or digest == "":
-        digest = from_arn[3] if from_arn else None
+        arn = from_arn.get()
+        digest = arn[3] if arn else None
     if digest is None:
         raise PermanentError(
             "image_digest_missing",
             "neither detail.resources[].details.awsEcrContainerImage.imageHash nor an image "
             "ARN in the resources names the image's digest",
         )
-    if (
-        not isinstance(digest, str)
-        or len(digest) > DIGEST_MAX_CHARS
-        or not re.match(DIGEST, digest)
-    ):
+    if not isinstance(digest, str) or len(digest) > DIGEST_MAX_CHARS or not _DIGEST.match(digest):
         raise PermanentError("invalid_event", f"imageHash: not an image digest: {quote(digest)}")
 
-    repository = image.get("repositoryName") or (from_arn[2] if from_arn else None)
-    if (
-        not isinstance(repository, str)
-        or len(repository) > 256
-        or not REPOSITORY_NAME.fullmatch(repository)
-    ):
+    repository = image.get("repositoryName")
+    if not repository:
+        arn = from_arn.get()
+        repository = arn[2] if arn else None
+    if not isinstance(repository, str) or not _repository_name_ok(repository):
         raise PermanentError(
             "invalid_event",
             f"repositoryName: not a valid ECR repository name: {quote(repository)}",
@@ -338,20 +429,17 @@ def decode_finding(raw: dict[str, Any]) -> FindingEvent:
         raise PermanentError("invalid_event", f"imageTags: not a list of tags: {quote(raw_tags)}")
 
     account = _first(
-        image.get("registry"),
-        detail.get("awsAccountId"),
-        event.account,
-        from_arn[1] if from_arn else None,
-        pattern=ACCOUNT,
+        image.get("registry"), detail.get("awsAccountId"), event_account, pattern=ACCOUNT
     )
+    if account is None:
+        arn = from_arn.get()
+        account = _first(arn[1] if arn else None, pattern=ACCOUNT)
     # A resource's region can be "N/A" in AWS's own examples: only a region name counts.
-    region = _first(
-        event.region,
-        resource.get("region"),
-        from_arn[0] if from_arn else None,
-        pattern=REGION,
-    )
-    timestamp_ms = _parse_time(event.time)
+    region = _first(event_region, resource.get("region"), pattern=REGION)
+    if region is None:
+        arn = from_arn.get()
+        region = _first(arn[0] if arn else None, pattern=REGION)
+    timestamp_ms = _parse_time(time)
     updated = detail.get("updatedAt")
     if updated is None:
         updated_at_ms = timestamp_ms  # never seen without one; the event's time is next best
@@ -370,13 +458,13 @@ def decode_finding(raw: dict[str, Any]) -> FindingEvent:
     if len(severity) > STATUS_MAX_CHARS:
         raise PermanentError("invalid_event", f"detail.severity: not a severity: {quote(severity)}")
     return FindingEvent(
-        event_id=event.id,
+        event_id=event_id,
         account=account,
         region=region,
         repository=repository,
         digest=digest,
         tags=tuple(raw_tags),
-        time=event.time,
+        time=time,
         timestamp_ms=timestamp_ms,
         finding_arn=finding_arn,
         status=status,

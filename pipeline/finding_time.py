@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 MAX_CHARS = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 _MONTHS = {
     name: number
@@ -54,18 +55,22 @@ def parse_finding_time(value: object) -> int:
     text = value.strip()
     if not text or len(text) > MAX_CHARS:
         raise ValueError("not a time: empty or too long")
-    if _NUMBER.fullmatch(text):
-        return _from_number(float(text))
-    iso = _ISO.fullmatch(text)
-    if iso:
-        return _build(iso, int(iso["mo"]))
-    for pattern in (_US, _UNIX):
-        match = pattern.fullmatch(text)
-        if match:
-            month = _MONTHS.get(match["mon"][:3].lower())
-            if month is None:
-                raise ValueError(f"not a month: {match['mon'][:12]!r}")
-            return _build(match, month)
+    # Numbers and ISO 8601 start with a digit (\d: a Unicode decimal, as str.isdecimal), the
+    # two textual formats with an ASCII letter; no text matches both _US and _UNIX.
+    if text[0].isdecimal():
+        if _NUMBER.fullmatch(text):
+            return _from_number(float(text))
+        iso = _ISO.fullmatch(text)
+        if iso:
+            return _build(iso, int(iso["mo"]))
+    else:
+        for pattern in (_UNIX, _US):
+            match = pattern.fullmatch(text)
+            if match:
+                month = _MONTHS.get(match["mon"][:3].lower())
+                if month is None:
+                    raise ValueError(f"not a month: {match['mon'][:12]!r}")
+                return _build(match, month)
     raise ValueError("not a known finding time format")
 
 
@@ -80,11 +85,11 @@ def _from_number(number: float) -> int:
 def _build(match: re.Match[str], month: int) -> int:
     groups = match.groupdict()
     hour = int(groups.get("h") or 0)
-    ampm = (groups.get("ampm") or "").replace(".", "").upper()
+    ampm = groups.get("ampm")
     if ampm:
         if not 1 <= hour <= 12:
             raise ValueError("an hour of a 12-hour clock must be 1..12")
-        hour = hour % 12 + (12 if ampm == "PM" else 0)
+        hour = hour % 12 + (12 if ampm.replace(".", "").upper() == "PM" else 0)
     fraction = (groups.get("f") or "").ljust(6, "0")[:6]
     moment = datetime(
         int(groups["y"]),
@@ -96,7 +101,7 @@ def _build(match: re.Match[str], month: int) -> int:
         int(fraction or 0),
         tzinfo=_zone(groups.get("zone")),
     )
-    return (moment - _EPOCH) // timedelta(milliseconds=1)  # exact: no float rounding
+    return (moment - _EPOCH) // _MS  # exact: no float rounding
 
 
 def _zone(text: str | None) -> timezone:

@@ -62,6 +62,19 @@ def summary_context(message: str) -> dict[str, Any] | None:
     return context if isinstance(context, dict) else None
 
 
+def finding_message(
+    finding: Mapping[str, Any],
+    context: Mapping[str, Any],
+    max_bytes: int = limits.MAX_MESSAGE_BYTES,
+) -> Message:
+    """``Renderer(context).finding(finding)``, for a context used once: one serialisation."""
+    if CONTEXT_KEY not in finding:
+        data = orjson.dumps({**finding, CONTEXT_KEY: context})
+        if len(data) <= max_bytes:
+            return Message(data.decode(), len(data))
+    return Renderer(context, max_bytes).finding(finding)
+
+
 class Renderer:
     """Renders the findings of one image; the context is serialised once, not per finding."""
 

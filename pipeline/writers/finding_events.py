@@ -16,6 +16,7 @@ messages in it. The same event (same EventBridge ``id``) is logged once:
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import traceback
 from collections import OrderedDict
@@ -35,8 +36,8 @@ from pipeline.errors import PipelineError, RetryableError
 from pipeline.events import FindingEvent
 from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
-from pipeline.render import CONTEXT_KEY, Renderer
-from pipeline.timestamps import log_timestamp
+from pipeline.render import CONTEXT_KEY, finding_message
+from pipeline.timestamps import DAY_MS, log_timestamp
 
 # Event ids this container logged, and the last known state of findings it saw.
 _LOGGED_IDS_MAX = 100_000
@@ -77,9 +78,30 @@ def group_chronologically(
     return {k: sorted(v, key=timestamp) for k, v in groups.items()}
 
 
+_GMTIME_MAX_MS = 253_402_300_800_000  # 10000-01-01: four-digit years only
+
+
 def iso_ms(epoch_ms: int) -> str:
+    if 0 <= epoch_ms < _GMTIME_MAX_MS:
+        return f"{_iso_second(epoch_ms // 1000)}{epoch_ms % 1000:03d}Z"
     moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+# Cached: a burst's updates share their seconds. strftime is the slow part.
+@functools.lru_cache(maxsize=1024)
+def _iso_second(epoch_s: int) -> str:
+    t = time.gmtime(epoch_s)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}."
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _day_stream(day: int) -> str:
+    """The day stream of every timestamp of that UTC day (``timestamp // DAY_MS``)."""
+    return layout.finding_events_stream(day * DAY_MS)
 
 
 def finding_context(finding: FindingEvent, region: str | None) -> dict[str, Any]:
@@ -142,10 +164,13 @@ class FindingEventWriter:
         for outcome in duplicates:
             _finish(outcome, duplicate=True)
         now_ms = int(time.time() * 1000)
+        # No region in the event or its ARNs: logged as the client's region, as scans are.
+        meta = getattr(self.clients.logs, "meta", None)
+        client_region = getattr(meta, "region_name", None)
         items: list[_Item] = []
         for outcome in kept:
             try:
-                items.append(self._item(outcome, now_ms))
+                items.append(self._item(outcome, now_ms, client_region))
             except Exception as exc:  # a bug must not take the other messages with it
                 _fail([outcome], _internal(exc, outcome))
         streams = group_chronologically(
@@ -155,19 +180,17 @@ class FindingEventWriter:
             *(self._write_stream(g, s, batch, metrics) for (g, s), batch in streams.items())
         )
 
-    def _item(self, outcome: Outcome, now_ms: int) -> _Item:
+    def _item(self, outcome: Outcome, now_ms: int, client_region: str | None) -> _Item:
         finding = outcome.finding
         assert finding is not None
-        # No region in the event or its ARNs: logged as the client's region, as scans are.
-        meta = getattr(self.clients.logs, "meta", None)
-        region = finding.region or getattr(meta, "region_name", None)
+        region = finding.region or client_region
         ts = log_timestamp(finding.timestamp_ms, now_ms, self.settings.log_retention_days)
-        message = Renderer(finding_context(finding, region)).finding(finding.detail)
+        message = finding_message(finding.detail, finding_context(finding, region))
         return _Item(
             outcome=outcome,
             finding=finding,
             group=layout.log_group_name(self.settings.log_group_prefix, finding.repository),
-            stream=layout.finding_events_stream(ts),
+            stream=_day_stream(ts // DAY_MS),
             event=LogEvent(ts, message.text, message.size),
         )
 
@@ -187,7 +210,10 @@ class FindingEventWriter:
         for batch in pack(i.event for i in items):
             batches.append(rest[: len(batch)])
             rest = rest[len(batch) :]
-        await asyncio.gather(*(self._put(group, stream, batch, metrics) for batch in batches))
+        if len(batches) == 1:  # the usual case: no task to spare
+            await self._put(group, stream, batches[0], metrics)
+        else:
+            await asyncio.gather(*(self._put(group, stream, b, metrics) for b in batches))
 
     async def _not_logged_yet(self, group: str, stream: str, items: list[_Item]) -> list[_Item]:
         """Make sure the stream exists; for redelivered messages, drop the events an earlier
