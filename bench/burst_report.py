@@ -45,6 +45,7 @@ class BurstFigures:
     wall_s: float
     cpu_s: float
     system_s: float
+    gc_s: float  # the garbage collector's part of cpu_s
     peak_rss_kib: int
     calls: dict[str, int]
     put_calls: int
@@ -115,6 +116,7 @@ def figures(
         wall_s=sum(float(r["wall_s"]) for r in runs),
         cpu_s=sum(float(r["cpu_s"]) for r in runs),
         system_s=sum(float(r.get("system_s", 0.0)) for r in runs),
+        gc_s=sum(float(r.get("gc_s", 0.0)) for r in runs),
         peak_rss_kib=max((int(r["peak_rss_kib"]) for r in runs), default=0),
         calls=dict(calls),
         put_calls=calls.get("PutLogEvents", 0),
@@ -230,6 +232,7 @@ def table(parts: Sequence[BurstFigures]) -> str:
         ("calls in flight (max)", [fmt(p.max_in_flight) for p in parts]),
         ("CPU (s)", [fmt(p.cpu_s) for p in parts]),
         ("  of which kernel (s)", [fmt(p.system_s) for p in parts]),
+        ("  of which garbage collection (s)", [fmt(p.gc_s) for p in parts]),
         ("CPU us / event", [fmt(p.cpu_us_per_event, 1) for p in parts]),
         ("peak RSS (MiB)", [fmt(p.peak_rss_kib / 1024, 1) for p in parts]),
         ("error responses", [fmt(sum(p.errors.values())) for p in parts]),

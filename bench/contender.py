@@ -3,16 +3,17 @@
 Each contender gets its own process so that its peak RSS is its own. Every SQS event file given
 is one invocation of the same handler, in order (the first is cold, the next ones warm). Around
 each handler call only the call itself is measured: wall time (perf_counter), CPU time
-(process_time) and peak RSS (ru_maxrss) after it. Between calls the fake endpoint's counters
-are read and reset, outside the measured region. With ``--warm-up`` an empty batch is handled
-first, unmeasured, so that even the first measured call finds a warm container (settings read,
-clients open).
+(process_time), the part of it the garbage collector took (its callbacks), and peak RSS after
+it. Between calls the fake endpoint's counters are read and reset, outside the measured region.
+With ``--warm-up`` an empty batch is handled first, unmeasured, so that even the first measured
+call finds a warm container (settings read, clients open).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib
 import os
 import resource
@@ -58,6 +59,22 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
 
 
+class GcClock:
+    """CPU time the garbage collector spends, from its start/stop callbacks."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: Mapping[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._started
+            self.collections += 1
+
+
 def measure(
     which: str,
     endpoint: str,
@@ -78,14 +95,18 @@ def measure(
     }
     if warm_up:
         handler({"Records": []}, LocalContext(LAMBDA_TIMEOUT_MS, FUNCTION_NAME))
+    gc_clock = GcClock()
+    gc.callbacks.append(gc_clock)
     for path in event_files:
         event = orjson.loads(path.read_bytes())
         admin_request(endpoint, "POST", "/_reset", {"scope": "stats"})
         context = LocalContext(LAMBDA_TIMEOUT_MS, FUNCTION_NAME)
         times0 = os.times()
+        gc0, collections0 = gc_clock.seconds, gc_clock.collections
         cpu0, wall0 = time.process_time(), time.perf_counter()
         response = handler(event, context)
         wall1, cpu1 = time.perf_counter(), time.process_time()
+        gc1, collections1 = gc_clock.seconds, gc_clock.collections
         times1 = os.times()
         result["runs"].append(
             {
@@ -94,12 +115,15 @@ def measure(
                 "cpu_s": cpu1 - cpu0,
                 "user_s": times1.user - times0.user,
                 "system_s": times1.system - times0.system,
+                "gc_s": gc1 - gc0,
+                "gc_collections": collections1 - collections0,
                 "peak_rss_kib": peak_rss_kib(),
                 "ru_maxrss_kib": int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
                 "failures": list(response.get("batchItemFailures") or ()),
                 "stats": admin_request(endpoint, "GET", "/_stats"),
             }
         )
+    gc.callbacks.remove(gc_clock)
     if profile is not None:
         event_file, output = profile
         event = orjson.loads(event_file.read_bytes())

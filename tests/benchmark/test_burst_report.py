@@ -33,6 +33,7 @@ def _run(
         "wall_s": wall,
         "cpu_s": cpu,
         "system_s": cpu / 10,
+        "gc_s": cpu / 20,
         "peak_rss_kib": 4096,
         "failures": [],
         "stats": {
@@ -83,6 +84,7 @@ def test_figures_add_the_batches_up() -> None:
     assert fig.cpu_us_per_event == pytest.approx(0.75 / 20 * 1e6)
     assert fig.events_per_put == pytest.approx(5.0)
     assert fig.peak_rss_kib == 4096
+    assert fig.gc_s == pytest.approx(0.75 / 20)
 
 
 def test_a_batch_that_logged_wrongly_is_named_in_the_problems() -> None:
@@ -114,6 +116,7 @@ def _figures(
         wall_s=wall,
         cpu_s=cpu,
         system_s=0.0,
+        gc_s=0.0,
         peak_rss_kib=1,
         calls={"PutLogEvents": puts, "CreateLogStream": creates},
         put_calls=puts,
