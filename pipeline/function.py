@@ -8,6 +8,7 @@ reused by every warm invocation. Settings are read and validated on the first ca
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,9 @@ class Function:
             self.loop = asyncio.Runner()
         if self.batch_runner is None:
             self.batch_runner = self.loop.run(_start())
+            # What start-up made (botocore's service models, the clients) lives as long as the
+            # container: keep it out of every later full collection (~7 % of a burst's CPU).
+            gc.freeze()
         return self.loop.run(self.batch_runner.handle(event, context))
 
     def reset(self) -> None:
@@ -39,6 +43,7 @@ class Function:
             if self.batch_runner is not None:
                 self.loop.run(self.batch_runner.clients.close())
             self.loop.close()
+            gc.unfreeze()  # collectable again, like any garbage
         self.loop = self.batch_runner = None
 
 
