@@ -162,16 +162,23 @@ def targets(burst: BurstFigures) -> list[Target]:
 
 @dataclass(frozen=True, slots=True)
 class Ceiling:
-    """What the quotas allow this burst, whatever the CPU: the call budgets, per consumer
-    (its configured share) and for the whole account and region."""
+    """What the quotas allow this burst, whatever the CPU: the call budgets of this consumer
+    (its configured rates; each client-side bucket starts full, one second's worth) and of
+    the whole account and region (the quotas themselves)."""
 
-    events_per_put: float
-    streams: int
+    events: int
+    min_puts: int
+    streams: int  # to create: one per repository and day
     put_rate: float
     create_stream_rate: float
 
     @property
+    def events_per_put(self) -> float:
+        return self.events / self.min_puts if self.min_puts else math.nan
+
+    @property
     def consumer_events_per_s(self) -> float:
+        """With the streams in place: PutLogEvents calls a second x events a call."""
         return self.put_rate * self.events_per_put
 
     @property
@@ -179,19 +186,38 @@ class Ceiling:
         return limits.QUOTA_PUT_LOG_EVENTS_TPS * self.events_per_put
 
     @property
-    def consumer_streams_s(self) -> float:
-        return self.streams / self.create_stream_rate
+    def consumer_burst_events_per_s(self) -> float:
+        """The whole burst, streams to create included: it lasts at least as long as its
+        streams' creation and as its puts, each at its rate."""
+        return _most(
+            self.events, self.streams, self.create_stream_rate, self.min_puts, self.put_rate
+        )
 
     @property
-    def account_streams_s(self) -> float:
-        return self.streams / limits.QUOTA_CREATE_LOG_STREAM_TPS
+    def account_burst_events_per_s(self) -> float:
+        return _most(
+            self.events,
+            self.streams,
+            limits.QUOTA_CREATE_LOG_STREAM_TPS,
+            self.min_puts,
+            limits.QUOTA_PUT_LOG_EVENTS_TPS,
+        )
+
+    def creation_s(self, rate: float) -> float:
+        """The least time ``streams`` creations take at ``rate`` (a second's worth at once)."""
+        return max(self.streams - rate, 0) / rate
+
+
+def _most(events: int, streams: int, create_rate: float, puts: int, put_rate: float) -> float:
+    least_s = max(max(streams - create_rate, 0) / create_rate, max(puts - put_rate, 0) / put_rate)
+    return events / least_s if least_s else math.inf
 
 
 def ceiling(burst: BurstFigures, settings: Settings) -> Ceiling:
     """The ceiling at the minimum calls (events per PutLogEvents call as the layout allows)."""
-    per_put = burst.events_logged / burst.min_put_calls if burst.min_put_calls else math.nan
     return Ceiling(
-        events_per_put=per_put,
+        events=burst.events_logged,
+        min_puts=burst.min_put_calls,
         streams=burst.repository_days,
         put_rate=settings.put_log_events_rate,
         create_stream_rate=settings.create_log_stream_rate,
@@ -199,17 +225,21 @@ def ceiling(burst: BurstFigures, settings: Settings) -> Ceiling:
 
 
 def ceiling_lines(c: Ceiling) -> str:
+    account_create = limits.QUOTA_CREATE_LOG_STREAM_TPS
     return "\n".join(
         [
-            f"  PutLogEvents: {c.events_per_put:.1f} events a call at best (one call per "
-            f"repository per batch) -> {c.consumer_events_per_s:,.0f} events/s for this "
-            f"consumer ({c.put_rate:g} calls/s), {c.account_events_per_s:,.0f} events/s for "
-            f"the account and region ({limits.QUOTA_PUT_LOG_EVENTS_TPS:,} TPS, shared by "
-            "every consumer and every other writer)",
-            f"  CreateLogStream: a day's first burst creates {c.streams:,} streams -> "
-            f"{c.consumer_streams_s:.1f} s at this consumer's {c.create_stream_rate:g}/s, "
-            f"{c.account_streams_s:.1f} s at the account's "
-            f"{limits.QUOTA_CREATE_LOG_STREAM_TPS} TPS",
+            f"  PutLogEvents: one call per repository per batch at best, {c.events_per_put:.1f} "
+            f"events a call -> {c.consumer_events_per_s:,.0f} events/s for this consumer "
+            f"({c.put_rate:,g} calls/s), {c.account_events_per_s:,.0f} events/s for the "
+            f"account and region ({limits.QUOTA_PUT_LOG_EVENTS_TPS:,} TPS, shared by every "
+            "consumer and every other writer)",
+            f"  CreateLogStream: a new UTC day's {c.streams:,} streams take >= "
+            f"{c.creation_s(c.create_stream_rate):.1f} s at this consumer's "
+            f"{c.create_stream_rate:g}/s, {c.creation_s(account_create):.1f} s at the "
+            f"account's {account_create} TPS",
+            f"  so this burst, its streams to create: <= {c.consumer_burst_events_per_s:,.0f} "
+            f"events/s for this consumer, <= {c.account_burst_events_per_s:,.0f} with the "
+            "account's whole quotas",
         ]
     )
 

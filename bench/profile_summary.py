@@ -75,15 +75,16 @@ def _short(filename: str) -> str:
     return filename.removeprefix(str(PROJECT_ROOT) + "/")
 
 
-def summary(path: str, findings: int) -> str:
+def summary(path: str, findings: int, unit: str = "finding") -> str:
+    """``findings``: how many of ``unit`` the profiled call logged (the per-item figures)."""
     stats = pstats.Stats(path)
     layers = by_layer(stats)
     total = sum(t for _, t in layers) or 1.0
     per = 1e6 / findings if findings else 0.0
-    lines = [f"CPU by layer (own time; total {total:.2f} s, {total * per:.1f} us a finding):"]
+    lines = [f"CPU by layer (own time; total {total:.2f} s, {total * per:.1f} us a {unit}):"]
     for layer, seconds in layers:
         share, each = seconds / total, seconds * per
-        lines.append(f"  {layer:<48} {seconds:6.2f} s  {share:6.1%}  {each:6.1f} us/finding")
+        lines.append(f"  {layer:<48} {seconds:6.2f} s  {share:6.1%}  {each:6.1f} us/{unit}")
     lines.append("top functions by own CPU time:")
     for name, calls, own in top_functions(stats):
         lines.append(f"  {own:6.3f} s  {calls:>8,} calls  {name}")

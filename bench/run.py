@@ -363,7 +363,7 @@ def run_burst(
     )
     if args.burst_profile:
         print(f"\nprofile of one more batch of finding events ({args.burst_profile}):")
-        print(profile_summary.summary(str(args.burst_profile), args.burst_batch))
+        print(profile_summary.summary(str(args.burst_profile), args.burst_batch, "event"))
     return Section(
         json={
             "data": {
@@ -381,8 +381,8 @@ def run_burst(
                 "events_per_put": ceiling.events_per_put,
                 "consumer_events_per_s": ceiling.consumer_events_per_s,
                 "account_events_per_s": ceiling.account_events_per_s,
-                "consumer_streams_s": ceiling.consumer_streams_s,
-                "account_streams_s": ceiling.account_streams_s,
+                "consumer_burst_events_per_s": ceiling.consumer_burst_events_per_s,
+                "account_burst_events_per_s": ceiling.account_burst_events_per_s,
             },
         },
         checks=checks,

@@ -154,16 +154,31 @@ def test_nothing_logged_never_passes() -> None:
 
 
 def test_the_ceiling_is_the_quotas_at_the_minimum_calls() -> None:
-    fig = _figures(wall=8.0, puts=4_000, minimum=4_000, creates=200, cpu=8.0)
+    fig = _figures(wall=8.0, puts=4_100, minimum=4_000, creates=200, cpu=8.0)
     settings = load_settings({"CREATE_LOG_STREAM_RATE": "40", "PUT_LOG_EVENTS_RATE": "1000"})
     ceiling = burst_report.ceiling(fig, settings)
-    assert ceiling.events_per_put == pytest.approx(5.0)
+    assert ceiling.events_per_put == pytest.approx(5.0)  # at the minimum, not the calls made
     assert ceiling.consumer_events_per_s == pytest.approx(5_000.0)
     assert ceiling.account_events_per_s == pytest.approx(5.0 * limits.QUOTA_PUT_LOG_EVENTS_TPS)
-    assert ceiling.consumer_streams_s == pytest.approx(200 / 40)
-    assert ceiling.account_streams_s == pytest.approx(200 / limits.QUOTA_CREATE_LOG_STREAM_TPS)
+    # 200 streams at 40/s, 40 of them at once: 4 s; 4,000 puts at 1,000/s: 3 s.
+    assert ceiling.creation_s(40) == pytest.approx(4.0)
+    assert ceiling.consumer_burst_events_per_s == pytest.approx(20_000 / 4.0)
+    # The account's 50 TPS: 3 s of creations; 5,000 puts a second: none to wait for.
+    assert ceiling.account_burst_events_per_s == pytest.approx(20_000 / 3.0)
     text = burst_report.ceiling_lines(ceiling)
     assert "5,000 events/s for this consumer" in text and "25,000 events/s" in text
+    assert "take >= 4.0 s at this consumer's 40/s, 3.0 s at the account's 50 TPS" in text
+
+
+def test_puts_can_bound_the_ceiling_and_nothing_to_wait_for_is_unbounded() -> None:
+    ceiling = burst_report.Ceiling(
+        events=30_000, min_puts=6_000, streams=10, put_rate=1_000, create_stream_rate=25
+    )
+    assert ceiling.consumer_burst_events_per_s == pytest.approx(30_000 / 5.0)
+    small = burst_report.Ceiling(
+        events=100, min_puts=10, streams=10, put_rate=1_000, create_stream_rate=25
+    )
+    assert small.consumer_burst_events_per_s == math.inf
 
 
 def test_the_table_has_a_column_per_part() -> None:

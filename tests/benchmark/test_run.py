@@ -99,7 +99,8 @@ def test_a_contender_that_crashes_makes_the_run_invalid(
 def test_a_burst_logs_every_finding_event_in_one_stream_per_repository_and_day(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    everything, printed = _result(tmp_path, capsys, *BURST)
+    profile = tmp_path / "burst.pstats"
+    everything, printed = _result(tmp_path, capsys, *BURST, "--burst-profile", str(profile))
     assert "scans" not in everything
     result = everything["burst"]
     whole, first, rest = result["parts"]
@@ -120,3 +121,4 @@ def test_a_burst_logs_every_finding_event_in_one_stream_per_repository_and_day(
     ]
     assert result["targets"][2]["passed"] is True
     assert "burst targets:" in printed and "ceiling the AWS quotas allow" in printed
+    assert profile.stat().st_size > 0 and "us/event" in printed  # one more batch, profiled
