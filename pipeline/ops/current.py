@@ -329,7 +329,7 @@ def order(evidence: Evidence) -> tuple[Any, ...]:
     )
 
 
-def _attributed(
+def attribute_registries(
     evidences: list[Evidence], snapshots: list[Snapshot]
 ) -> tuple[list[Evidence], list[Snapshot]]:
     """Give records without a registry (the AWS sample's) the account and region of the other
@@ -363,7 +363,7 @@ def latest_snapshots(
 ) -> dict[ImageKey, Snapshot]:
     """Each image's latest scan (of several records of one moment, the smallest: the choice
     does not depend on the order they were read)."""
-    evidences, snaps = _attributed(list(evidences), list(snapshots))
+    evidences, snaps = attribute_registries(list(evidences), list(snapshots))
     by_image: dict[ImageKey, list[Snapshot]] = {}
     for snap in (*snaps, *(s for e in evidences if (s := snapshot_of(e)))):
         by_image.setdefault(snap.image, []).append(snap)
@@ -382,7 +382,7 @@ def current(
     ``snapshots`` are scans known from their SUMMARY events (a scan that found nothing of
     interest has no other record); a snapshot's findings imply their scan too.
     """
-    evidences_, snaps = _attributed(list(evidences), list(snapshots))
+    evidences_, snaps = attribute_registries(list(evidences), list(snapshots))
     latest = latest_snapshots(evidences_, snaps)
     in_latest: set[CurrentKey] = set()
     winners: dict[CurrentKey, Evidence] = {}
@@ -437,7 +437,7 @@ def image_tags(
 ) -> dict[ImageKey, tuple[str, ...]]:
     """Each image's tags as last logged (the latest record that has any): a finding event or
     a scan may name none, and an image may be retagged."""
-    evidences_, snaps = _attributed(list(evidences), list(snapshots))
+    evidences_, snaps = attribute_registries(list(evidences), list(snapshots))
     best: dict[ImageKey, tuple[int, tuple[str, ...]]] = {}
     records = [(e.image, e.scan_ms or e.observed_ms, e.tags) for e in evidences_]
     records += [(s.image, s.scan_ms, s.tags) for s in snaps]

@@ -101,6 +101,36 @@ def test_an_enhanced_scan_finding_is_observed_at_its_updated_at() -> None:
     assert e.source == "scan"
 
 
+def test_an_enhanced_finding_names_every_vulnerable_package() -> None:
+    finding = {
+        **enhanced(),
+        "severity": "high",
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": "CVE-1",
+            "vulnerablePackages": [
+                {"name": "openssl", "version": "3.0.11"},
+                {"name": "libssl3", "version": "3.0.11"},
+            ],
+        },
+    }
+    context = {**SCAN_CONTEXT, "scanKind": "enhanced", "imageTags": ["v2", "latest"]}
+
+    e = evidence_in(json.dumps({**finding, "imageContext": context}), scan_stream("HIGH"), GROUP)
+
+    assert e is not None
+    assert (e.severity, e.package) == ("HIGH", "openssl 3.0.11, libssl3 3.0.11")
+    assert (e.vulnerability_id, e.tags) == ("CVE-1", ("v2", "latest"))
+
+
+def test_a_basic_finding_without_package_or_severity() -> None:
+    finding = {"name": "CVE-2", "uri": "u", "imageContext": {**SCAN_CONTEXT, "imageTags": []}}
+
+    e = evidence_in(json.dumps(finding), scan_stream("UNDEFINED"), GROUP)
+
+    assert e is not None
+    assert (e.package, e.severity, e.finding_key, e.tags) == ("-", "UNDEFINED", "CVE-2 -", ())
+
+
 def test_a_finding_event_is_observed_at_its_iso_updated_at() -> None:
     detail = enhanced("CLOSED", "Wed Sep 04 16:55:38.411 UTC 2024")
     context = {
@@ -303,6 +333,18 @@ def test_the_samples_records_join_the_only_registry_that_logged_their_image() ->
 
     assert {k[0] for k in state} == {IMAGE}  # one image
     assert state[(IMAGE, "CVE-1 zlib")].status == CLOSED  # our later scan did not list it
+
+
+def test_a_samples_record_stays_without_registry_when_two_logged_its_image_or_none() -> None:
+    sample = ev(T0, source="scan", key="CVE-1 zlib", account="")
+    theirs = replace(ev(T0, source="scan", key="CVE-1 zlib"), account="222222222222")
+    other = ev(T0, source="scan", key="CVE-1 zlib", digest="sha256:" + "cd" * 32)
+
+    two = current([sample, ev(T0, source="scan", key="CVE-1 zlib"), theirs])
+    none = current([sample, other])
+
+    assert ("", "", "team/api", DIGEST) in {k[0] for k in two}  # ambiguous: left unknown
+    assert ("", "", "team/api", DIGEST) in {k[0] for k in none}  # no registry logged it
 
 
 def test_image_tags_are_the_latest_named() -> None:
