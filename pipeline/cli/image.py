@@ -72,7 +72,8 @@ def print_image(out: Console, view: ImageView) -> None:
     scan = view.latest_scan
     out.print(
         (f"Latest scan {scan.scan_time}" if scan else "No scan logged")
-        + f"; {view.scans} scans and {view.finding_events} finding events logged."
+        + f"; {_count(view.scans, 'scan')} and {_count(view.finding_events, 'finding event')} "
+        "logged."
     )
     for moved in view.tag_also_named:
         out.print(f"The tag {view.ref.tag} also named {moved}.")
@@ -98,3 +99,7 @@ def print_image(out: Console, view: ImageView) -> None:
     if view.hidden:
         counts = ", ".join(f"{n} {s}" for s, n in view.hidden.items())
         out.print(f"Not shown: {counts} (--status all shows them).")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
