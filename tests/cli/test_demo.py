@@ -28,13 +28,29 @@ def test_demo_runs_end_to_end() -> None:
         "4. Consumer",
         "5. CloudWatch Logs",
         "6. $ ecr-findings search CVE-2024-2961",
-        "7. $ ecr-findings dlq status",
+        "7. Continuous scanning: CVE-2026-4242 is published",
+        "8. $ ecr-findings search CVE-2026-4242 --status all",
+        "9. $ ecr-findings image auth/gateway:4.2.0",
+        "10. $ ecr-findings dlq status",
     ):
         assert section in out
     # Every scanned image is logged, the one with more than 1,000 findings in full.
-    assert "5 done" in out and "3 dead" in out
+    assert "6 done" in out and "3 dead" in out
     assert "data/etl/spark-jobs" in out and "SUMMARY-3.5.1-" in out
     assert "CVE-2024-2961: 4 images in 3 repositories" in out
+    # The finding events: four changes logged, the second delivery of one acknowledged.
+    assert "4 deliveries in" in out and ": 4 done" in out and "1 done, 1 duplicate" in out
+    search = out.split("8. $ ecr-findings search", 1)[1].split("9. $ ecr-findings image", 1)[0]
+    rows = {line.split("│")[1].strip(): line for line in search.splitlines() if "│" in line}
+    # The update raised it to CRITICAL; the closure stands, the late older update did not
+    # reopen it.
+    assert "CRITICAL" in rows["auth/gateway"] and "ACTIVE" in rows["auth/gateway"]
+    assert "CLOSED" in rows["payments-api"] and "MEDIUM" not in rows["payments-api"]
+    assert "CVE-2026-4242: 2 images in 2 repositories" in search
+    image = out.split("9. $ ecr-findings image", 1)[1].split("10. $", 1)[0]
+    first = next(line for line in image.splitlines() if "│" in line)
+    assert "CRITICAL" in first and "CVE-2026-4242" in first and "finding event" in first
+    assert "10 ACTIVE findings: 1 CRITICAL" in image
     for reason in ("malformed_json", "image_not_found", "scan_not_found"):
         assert reason in out
     assert "Traceback" not in done.stderr

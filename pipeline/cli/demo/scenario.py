@@ -4,7 +4,10 @@ A moto server starts in this process. The demo creates the queue, its dead-lette
 the EventBridge rule, seeds ECR with repositories and scanned images (realistic findings, real
 pagination), publishes the scan-complete events to EventBridge, drains the queue through the
 real Lambda handler with the local event source mapping, and then shows what landed in
-CloudWatch Logs, which images have one CVE, and what the dead-letter queue holds and why.
+CloudWatch Logs and which images have one CVE. Then a new CVE is published: Inspector's
+finding events (created, updated, closed; one delivered twice, one late) go the same way, and
+the demo shows which images have it now and one image's current findings. Last, what the
+dead-letter queue holds and why.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,8 +28,9 @@ import orjson
 from rich.console import Console
 from rich.rule import Rule
 
-from localaws import LocalAws, registry
+from localaws import LocalAws, landed, registry
 from localaws.env import without_aws
+from pipeline import layout
 from pipeline.cli import output
 from pipeline.cli.demo import show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
@@ -34,15 +39,27 @@ from pipeline.function import Function
 
 _WIDTH = 120  # fits the README
 CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo searches for
+# The CVE "published" after the initial scans (an id of the future: nothing real has it).
+NEW_CVE = "CVE-2026-4242"
 MAX_RECEIVE_COUNT = 5
 RULE = "ecr-image-scan-findings"
+# The central rule's pattern (infra/): completed scans, and finding changes of images.
 EVENT_PATTERN = {
-    "source": ["aws.ecr", "aws.inspector2"],
-    "detail-type": ["ECR Image Scan", "Inspector2 Scan"],
-    "detail": {
-        "scan-status": ["COMPLETE", "INITIAL_SCAN_COMPLETE"],
-        "repository-name": [{"exists": True}],
-    },
+    "$or": [
+        {
+            "source": ["aws.ecr", "aws.inspector2"],
+            "detail-type": ["ECR Image Scan", "Inspector2 Scan"],
+            "detail": {
+                "scan-status": ["COMPLETE", "INITIAL_SCAN_COMPLETE"],
+                "repository-name": [{"exists": True}],
+            },
+        },
+        {
+            "source": ["aws.inspector2"],
+            "detail-type": ["Inspector2 Finding"],
+            "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}},
+        },
+    ]
 }
 
 
@@ -61,6 +78,7 @@ IMAGES = (
     Image("web/storefront", "v2.14.0", "basic", 45, has_cve=True),
     Image("web/storefront", None, "basic", 18, has_cve=True),
     Image("payments-api", "1.8.3", "enhanced", 60, has_cve=True),
+    Image("auth/gateway", "4.2.0", "enhanced", 9, has_cve=False),
     Image("data/etl/spark-jobs", "3.5.1", "basic", 1_250, has_cve=True),
     Image("tools/debug-shell", "latest", "basic", 6, has_cve=False),
     Image("tools/debug-shell", "nightly", "basic", 0, has_cve=False, scanned=False),
@@ -128,7 +146,10 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
         f"SQS queue {show.queue_name(queue_url)}, redriven to {show.queue_name(dlq_url)} after "
         f"{MAX_RECEIVE_COUNT} receives"
     )
-    out.print(f"EventBridge rule {RULE}: ECR and Inspector scan-complete events → the queue")
+    out.print(
+        f"EventBridge rule {RULE}: ECR and Inspector scan-complete events, and Inspector "
+        "finding changes of images → the queue"
+    )
 
     out.print(Rule("2. ECR: repositories, images and scans"))
     scan_events = _seed(aws, ecr, out)
@@ -151,12 +172,23 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     _drain(queue_url, sqs, out, function)
 
     out.print(Rule("5. CloudWatch Logs: what landed"))
-    show.logs_landed(logs, out)
+    largest = max(IMAGES, key=lambda i: i.findings)  # its findings take several pages
+    show.logs_landed(logs, out, largest.repository)
 
     out.print(Rule(f"6. $ ecr-findings search {CVE}"))
     show.cve_search(logs, out, CVE)
 
-    out.print(Rule("7. $ ecr-findings dlq status / dlq peek"))
+    out.print(Rule(f"7. Continuous scanning: {NEW_CVE} is published"))
+    _publish_new_cve(events, sqs, logs, queue_url, out, function)
+
+    out.print(Rule(f"8. $ ecr-findings search {NEW_CVE} --status all"))
+    show.cve_search(logs, out, NEW_CVE, statuses=None)
+
+    gateway = f"{_GATEWAY.repository}:{_GATEWAY.tag}"
+    out.print(Rule(f"9. $ ecr-findings image {gateway}"))
+    show.image_view(logs, out, gateway)
+
+    out.print(Rule("10. $ ecr-findings dlq status / dlq peek"))
     show.dead_letters(sqs, dlq_url, out)
 
 
@@ -187,6 +219,8 @@ def _digest(image: Image) -> str:
 
 
 def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
+    # The initial scans finished an hour ago; the new CVE is published after them.
+    scanned_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     grid = output.table("Repository", "Tag", "Digest", "Scan", "Findings", "Note")
     scan_events = []
     for repository in sorted({i.repository for i in IMAGES}):
@@ -212,6 +246,7 @@ def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
                 digest=digest,
                 tags=pushed.tags,
                 severity_counts=pushed.scan.severity_counts if pushed.scan else None,
+                time=scanned_at,
             )
         )
         grid.add_row(
@@ -253,6 +288,96 @@ def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
             raise RuntimeError(f"EventBridge refused events: {answer['Entries']}")
 
 
+@dataclass(frozen=True)
+class Change:
+    """One finding change Inspector announces, and what the demo says of it."""
+
+    image: Image
+    status: str
+    severity: str
+    minutes: int  # updatedAt, minutes after the CVE was published
+    note: str
+
+
+# In the order they arrive. Inspector re-evaluates the images already scanned: the CVE is in
+# two repositories; one image's finding is raised to CRITICAL, the other's closes (the package
+# is not loaded after all); a late copy of an earlier update arrives after the closure.
+_PAYMENTS = next(i for i in IMAGES if i.repository == "payments-api")
+_GATEWAY = next(i for i in IMAGES if i.repository == "auth/gateway")
+CHANGES = (
+    Change(_PAYMENTS, "ACTIVE", "HIGH", 1, "created"),
+    Change(_GATEWAY, "ACTIVE", "HIGH", 1, "created"),
+    Change(_GATEWAY, "ACTIVE", "CRITICAL", 5, "updated: exploit published"),
+    Change(_PAYMENTS, "CLOSED", "HIGH", 10, "closed"),
+)
+_LATE = Change(_PAYMENTS, "ACTIVE", "MEDIUM", 3, "an older update, arriving late")
+_TWICE = CHANGES[2]  # delivered a second time (same EventBridge id)
+
+
+def _finding_event(change: Change, published: datetime) -> dict[str, Any]:
+    image = change.image
+    when = published + timedelta(minutes=change.minutes)
+    return registry.finding_event(
+        repository=image.repository,
+        digest=_digest(image),
+        tags=[image.tag] if image.tag else [],
+        status=change.status,
+        severity=change.severity,
+        vulnerability_id=NEW_CVE,
+        package="openssl",
+        updated_at=when,
+        time=when,
+    )
+
+
+def _publish_new_cve(
+    events: Any, sqs: Any, logs: Any, queue_url: str, out: Console, function: Function
+) -> None:
+    published = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    grid = output.table("updatedAt", "Repository", "Tag", "Status", "Severity", "Change")
+    arrivals = [
+        *((c, c.note) for c in CHANGES),
+        (_TWICE, "the update again (same event id)"),
+        (_LATE, _LATE.note),
+    ]
+    for change, note in arrivals:
+        when = published + timedelta(minutes=change.minutes)
+        grid.add_row(
+            when.strftime("%H:%M:%S"),
+            change.image.repository,
+            change.image.tag or "untagged",
+            change.status,
+            change.severity,
+            note,
+        )
+    out.print("Inspector re-evaluates the scanned images; its finding events, in arrival order:")
+    out.print(grid)
+    _publish(events, [_finding_event(c, published) for c in CHANGES])
+    _drain(queue_url, sqs, out, function)
+    # EventBridge delivers at least once: the update again, with the id it had.
+    again = _finding_event(_TWICE, published)
+    again["id"] = _logged_event_id(logs, _TWICE)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(again))
+    _publish(events, [_finding_event(_LATE, published)])
+    _drain(queue_url, sqs, out, function)
+    out.print(
+        "Every change is logged once, in the order it came; the current state of a finding is "
+        "its latest updatedAt."
+    )
+
+
+def _logged_event_id(logs: Any, change: Change) -> str:
+    """The EventBridge id of a logged finding event (the one this change produced)."""
+    group = DEFAULT_LOG_GROUP_PREFIX + change.image.repository
+    for stream in landed.stream_names(logs, group):
+        if stream.startswith(f"{layout.FINDING_EVENTS}-"):
+            for message in landed.messages(logs, group, stream):
+                finding = orjson.loads(message)
+                if finding.get("severity") == change.severity:
+                    return str(finding["imageContext"]["eventId"])
+    raise RuntimeError(f"the finding event of {change.image.repository} was not logged")
+
+
 def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
     from pipeline.queue_runner import drive
 
@@ -275,7 +400,8 @@ def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
     started = time.monotonic()
     stats = drive(queue_url, handler=quiet_handler, sqs=sqs, idle_polls=2)
     out.print(
-        f"{stats.batches} batches, {stats.received} deliveries in "
+        f"{stats.batches} {'batch' if stats.batches == 1 else 'batches'}, "
+        f"{stats.received} deliveries in "
         f"{time.monotonic() - started:.1f} s: "
         + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
     )
