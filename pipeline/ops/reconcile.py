@@ -36,7 +36,7 @@ from pipeline.events import (
     event_time,
 )
 from pipeline.ops import current as state
-from pipeline.ops.errors import OpsError
+from pipeline.ops.errors import OpsError, describe_aws_error
 from pipeline.ops.logread import LogReader
 
 Action = Literal["missing", "stale", "current"]
@@ -44,9 +44,12 @@ STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED")
 LIST_PAGE_SIZE = 100  # ListFindings' maximum
 # A log event that names a finding: scan snapshots' findings and finding events alike.
 FINDING_PATTERN = '{ $.findingArn = "arn:*" }'
-# Logged records are stamped no earlier than the update they record, less the event time's
-# truncation to whole seconds: with --since, older log events cannot be the latest evidence.
-SINCE_MARGIN = timedelta(minutes=5)
+# With --since, the logs are read from a day before it. A finding event is stamped with its
+# event's time, sent after the update; a scan snapshot with its scan's time, and its findings
+# are read when the scan event is processed, usually minutes later. A snapshot processed more
+# than a day late can hold an update stamped before this window: its finding is then sent
+# again, which logs the same state once more (harmless), never loses one.
+SINCE_MARGIN = timedelta(days=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied", "UnrecognizedClientException"})
 
@@ -356,16 +359,19 @@ def enqueue(
 ) -> int:
     """Send the event of each missing or stale finding (SendMessageBatch: 10 entries and
     1 MiB a call, rate-limited); return how many were sent. A refused entry raises, after
-    what was sent so far has been counted."""
+    what was sent so far has been counted; so does a refused call."""
     limiter = BlockingRateLimiter(rate)
     bodies = [orjson.dumps(r.finding.event()).decode() for r in reconciled if r.to_enqueue]
     sent = 0
     for chunk in _batches(bodies):
         limiter.acquire(len(chunk))
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
-        )
+        try:
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
+            )
+        except ClientError as exc:
+            raise ReconcileIncomplete(sent, describe_aws_error(exc)) from None
         done = len(response.get("Successful", []))
         sent += done
         if on_sent and done:

@@ -299,6 +299,22 @@ def test_no_inspector_access_is_one_clear_line(
     assert "AccessDeniedException" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_refused_send_stops_and_says_how_many_went(
+    cli: Callable[..., Result], aws: LocalAws, sqs: Any, queues: Queues, world: World
+) -> None:
+    aws.inject_fault("SendMessageBatch", code="AccessDenied", status=403, after=1)
+
+    result = cli("reconcile", "--queue", queues.url)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "error: the queue refused a message after 10 were sent: SendMessageBatch failed: "
+        "AccessDenied"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert depth(sqs, queues.url) == (10, 0)
+
+
 # -- the pure parts ---------------------------------------------------------------------------
 
 
