@@ -1,8 +1,9 @@
 """What an AWS request is, and replies in the protocol its client speaks.
 
-Two protocols are recognised: the JSON protocol (``X-Amz-Target: Prefix.Operation``; ECR, CloudWatch
-Logs, SQS, EventBridge) and the query protocol (``Action=Operation`` form field; STS, and SQS for
-old SDKs). Anything else passes through to moto untouched.
+Recognised: the JSON protocol (``X-Amz-Target: Prefix.Operation``; ECR, CloudWatch Logs, SQS,
+EventBridge), the query protocol (``Action=Operation`` form field; STS, and SQS for old SDKs),
+and the REST-JSON operations in ``REST_JSON_ROUTES`` (by signing service, method and path;
+Inspector's ListFindings). Anything else passes through to moto untouched.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-Protocol = Literal["json", "query"]
+Protocol = Literal["json", "query", "rest-json"]
 
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecr/aws4_request, ..."
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+_SIGNING_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
+# (signing service, method, path) → operation; the service stands in for a target prefix.
+REST_JSON_ROUTES = {("inspector2", "POST", "/findings/list"): "ListFindings"}
 DEFAULT_REGION = "us-east-1"
 
 
@@ -61,7 +65,7 @@ class Call:
 
     def params(self) -> dict[str, Any]:
         """The JSON request body (empty for the query protocol or a malformed body)."""
-        if self.protocol != "json" or not self.body:
+        if self.protocol == "query" or not self.body:
             return {}
         try:
             parsed = orjson.loads(self.body)
@@ -117,12 +121,18 @@ def _headers(environ: WSGIEnvironment) -> dict[str, str]:
 
 
 def identify(environ: WSGIEnvironment, body: bytes) -> Call | None:
-    """The operation a request calls, or None when it is not a JSON or query protocol call."""
+    """The operation a request calls, or None when it is none of the recognised calls."""
     headers = _headers(environ)
     target = headers.get("x-amz-target", "")
     if "." in target:
         prefix, operation = target.rsplit(".", 1)
         return Call("json", prefix, operation, body, headers)
+    service = _SIGNING_SERVICE.search(headers.get("authorization", ""))
+    if service:
+        method, path = str(environ.get("REQUEST_METHOD", "")), str(environ.get("PATH_INFO", ""))
+        route = REST_JSON_ROUTES.get((service.group(1), method, path))
+        if route:
+            return Call("rest-json", service.group(1), route, body, headers)
     if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form = parse_qs(body.decode("utf-8", "replace"))
         action = form.get("Action", [""])[0]
@@ -135,12 +145,16 @@ def _request_id() -> str:
     return str(uuid.uuid4())
 
 
-def json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
+def json_reply(
+    payload: dict[str, Any],
+    status: int = 200,
+    content_type: str = "application/x-amz-json-1.1",  # REST-JSON services: application/json
+) -> Reply:
     body = orjson.dumps(payload)
     return Reply(
         status,
         [
-            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("x-amzn-RequestId", _request_id()),
         ],
@@ -151,7 +165,7 @@ def json_reply(payload: dict[str, Any], status: int = 200) -> Reply:
 def error_reply(protocol: Protocol, code: str, message: str, status: int = 400) -> Reply:
     """An AWS error in the shape botocore parses for that protocol."""
     request_id = _request_id()
-    if protocol == "json":
+    if protocol != "query":
         body = orjson.dumps({"__type": code, "message": message})
         headers = [
             ("Content-Type", "application/x-amz-json-1.1"),

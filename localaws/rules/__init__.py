@@ -1,6 +1,7 @@
 """The rule book of the local AWS: AWS behaviour written once, as plain models (no HTTP).
 
 - ``ecr``: seeded image scans, their statuses, DescribeImageScanFindings pages and errors.
+- ``inspector2``: Inspector's findings, ListFindings filter criteria, sorting and pages.
 - ``logs``: CloudWatch Logs names, PutLogEvents limits, and the timestamps it rejects.
 - ``faults``: scheduled error answers (throttles, 5xx, hangs), consumed call by call.
 - ``errors``: the AWS error the rules raise.

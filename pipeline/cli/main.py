@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import backfill, demo, dlq, image, search
+from pipeline.cli import backfill, demo, dlq, image, reconcile, search
 from pipeline.cli.exits import OneLineErrors
 from pipeline.ops.aws import AwsTarget
 
@@ -31,6 +31,7 @@ app.add_typer(dlq.app, name="dlq")
 app.command(epilog=backfill.EPILOG)(backfill.backfill)
 app.command(epilog=search.EPILOG)(search.search)
 app.command(epilog=image.EPILOG)(image.image)
+app.command(epilog=reconcile.EPILOG)(reconcile.reconcile)
 app.command()(demo.demo)
 
 
