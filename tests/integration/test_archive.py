@@ -114,6 +114,18 @@ def test_a_scan_lands_as_one_object_holding_its_logged_messages(
     assert archive_objects_metric(pipeline) == 1
 
 
+def test_a_large_scan_over_several_pages_is_archived_whole(pipeline: Pipeline, s3: Any) -> None:
+    # Over 256 KiB of messages: compressed off the event loop.
+    image = pipeline.image("big", "v1", basic_findings(2_100, seed=13, description_bytes=300))
+
+    assert pipeline.invoke([image]) == {"batchItemFailures": []}
+
+    assert pipeline.aws.calls["DescribeImageScanFindings"] == 3
+    archived = assert_archived_as_logged(pipeline, s3, image)
+    assert len(archived) == 2_101
+    assert sum(len(line) for line in archived) > 256 * 1024
+
+
 def test_a_fully_logged_image_is_never_archived_again(pipeline: Pipeline, s3: Any) -> None:
     image = pipeline.image("team/twice", "v1", basic_findings(10, seed=2))
     pipeline.invoke([image])
