@@ -30,8 +30,8 @@ import orjson
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import archive, layout
-from pipeline.ops.errors import OpsError, describe_aws_error
 from pipeline.ops.current import packages
+from pipeline.ops.errors import OpsError, describe_aws_error
 
 Engine = Literal["athena", "s3", "auto"]
 DEFAULT_DATABASE = "ecr_findings"

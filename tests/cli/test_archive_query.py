@@ -100,7 +100,7 @@ def test_the_objects_answer_what_search_answers(
     logged = {
         (h["repository"], h["image_digest"], h["severity"], h["package"], h["scan_time"])
         for h in json.loads(searched.stdout)["hits"]
-        if h["scan_kind"]  # the image scans (finding events have no scan kind)
+        if h["source"] == "scan"  # the image scans' findings (not the finding event's)
     }
     assert {
         (h["repository"], h["image_digest"], h["severity"], h["package"], h["scan_time"])
