@@ -12,6 +12,11 @@ from pipeline import limits
 from pipeline.errors import ConfigError
 
 DEFAULT_LOG_GROUP_PREFIX = "/aws/ecr/image-scan-findings/"
+DEFAULT_ARCHIVE_PREFIX = "ecr-findings/"
+# S3 bucket names (S3 user guide, "Bucket naming rules"); the longest prefix that leaves room
+# for every archive key inside S3's 1,024 bytes.
+_BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+ARCHIVE_PREFIX_MAX = 128
 
 
 class Settings(BaseModel):
@@ -67,6 +72,11 @@ class Settings(BaseModel):
     deadline_margin_ms: int = Field(10_000, ge=0, alias="DEADLINE_MARGIN_MS")
     emit_metrics: bool = Field(True, alias="EMIT_METRICS")
     metrics_namespace: str = Field("ECRFindingsLogger", min_length=1, alias="METRICS_NAMESPACE")
+    # The S3 archive (off without a bucket): every logged image scan, and finding events, as
+    # gzip JSON lines under the prefix; encrypted with this KMS key, or the bucket's default.
+    archive_bucket: str | None = Field(None, alias="ARCHIVE_BUCKET")
+    archive_prefix: str = Field(DEFAULT_ARCHIVE_PREFIX, alias="ARCHIVE_PREFIX")
+    archive_kms_key_arn: str | None = Field(None, alias="ARCHIVE_KMS_KEY_ARN")
 
     @field_validator("log_group_prefix")
     @classmethod
@@ -104,6 +114,31 @@ class Settings(BaseModel):
     @classmethod
     def _blank_retention_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("archive_bucket", "archive_kms_key_arn", mode="before")
+    @classmethod
+    def _blank_archive_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("archive_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and not re.fullmatch(_BUCKET_NAME, value):
+            raise ValueError("must be an S3 bucket name (3-63 lower-case letters, digits, . -)")
+        return value
+
+    @field_validator("archive_prefix")
+    @classmethod
+    def _archive_prefix(cls, value: str) -> str:
+        # Athena cannot read a location with an empty level ("//"), and a prefix that does
+        # not end a level would glue itself to "kind=".
+        if value and (not value.endswith("/") or value.startswith("/") or "//" in value):
+            raise ValueError("must be blank or end with '/' (not start with it, no '//')")
+        if len(value.encode()) > ARCHIVE_PREFIX_MAX:
+            raise ValueError(f"is longer than {ARCHIVE_PREFIX_MAX} bytes")
+        return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

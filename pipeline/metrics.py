@@ -32,6 +32,7 @@ class Metrics:
         self.log_events = 0
         self.put_batches = 0
         self.dead_letters_without_reason = 0
+        self.archive_objects = 0  # S3 objects the archive wrote
 
     def record_api_call(self, api: str, error_code: str | None, throttled: bool) -> None:
         self.api_calls[api] += 1
@@ -61,6 +62,8 @@ class Metrics:
         totals = {"LogEvents": self.log_events, "PutLogEventsBatches": self.put_batches}
         if self.dead_letters_without_reason:
             totals["DeadLettersWithoutReason"] = self.dead_letters_without_reason
+        if self.archive_objects:
+            totals["ArchiveObjects"] = self.archive_objects
         docs = [doc({}, totals)]
         docs += [doc({"Severity": s}, {"Findings": n}) for s, n in sorted(self.findings.items())]
         docs += [

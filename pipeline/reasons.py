@@ -58,6 +58,8 @@ _RAISED = frozenset(
         "deadline_exceeded",
         # another consumer holds the image (pipeline/writers/image_scans.py)
         "image_claimed",
+        # writing the S3 archive (pipeline/aws/s3.py)
+        "archive_failed",
     }
 )
 

@@ -6,8 +6,8 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from localaws.motoserver import ecr_api, inspector_api, logs_api
-from localaws.motoserver.protocol import Call, Reply, error_reply, identify, read_body
+from localaws.motoserver import ecr_api, inspector_api, logs_api, s3_api
+from localaws.motoserver.protocol import S3, Call, Reply, error_reply, identify, read_body
 from localaws.motoserver.state import HarnessState
 
 Handler = Callable[[Call, HarnessState, Callable[[bytes], Reply]], Reply]
@@ -28,6 +28,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (LOGS, "PutLogEvents"): logs_api.put_log_events,
     (LOGS, "CreateLogGroup"): logs_api.create_log_group,
     (LOGS, "CreateLogStream"): logs_api.create_log_stream,
+    (S3, "PutObject"): s3_api.put_object,
 }
 RESET_PATH = "/moto-api/reset"
 

@@ -2,8 +2,9 @@
 
 Recognised: the JSON protocol (``X-Amz-Target: Prefix.Operation``; ECR, CloudWatch Logs, SQS,
 EventBridge), the query protocol (``Action=Operation`` form field; STS, and SQS for old SDKs),
-and the REST-JSON operations in ``REST_JSON_ROUTES`` (by signing service, method and path;
-Inspector's ListFindings). Anything else passes through to moto untouched.
+S3's REST protocol (signed for ``s3``; the operation from the method and path, see
+``localaws.rules.s3``) and the REST-JSON operations in ``REST_JSON_ROUTES`` (by signing service,
+method and path; Inspector's ListFindings). Anything else passes through to moto untouched.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-Protocol = Literal["json", "query", "rest-json"]
+from localaws.rules import s3 as s3_rules
+
+Protocol = Literal["json", "query", "rest-json", "rest-xml"]
+S3 = "S3"  # the target prefix of S3's REST calls
 
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ecr/aws4_request, ..."
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
@@ -62,6 +66,7 @@ class Call:
     operation: str  # e.g. "PutLogEvents"
     body: bytes
     headers: dict[str, str] = field(repr=False)  # lower-case names
+    path: str = ""  # the REST protocol's request path (e.g. /bucket/key)
 
     def params(self) -> dict[str, Any]:
         """The JSON request body (empty for the query protocol or a malformed body)."""
@@ -123,6 +128,13 @@ def _headers(environ: WSGIEnvironment) -> dict[str, str]:
 def identify(environ: WSGIEnvironment, body: bytes) -> Call | None:
     """The operation a request calls, or None when it is none of the recognised calls."""
     headers = _headers(environ)
+    service = _SIGNING_SERVICE.search(headers.get("authorization", ""))
+    if service is not None and service.group(1) == "s3":
+        path = str(environ.get("PATH_INFO", ""))
+        query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+        method = str(environ.get("REQUEST_METHOD", ""))
+        operation = s3_rules.operation(method, path, query, headers)
+        return Call("rest-xml", S3, operation, body, headers, path) if operation else None
     target = headers.get("x-amz-target", "")
     if "." in target:
         prefix, operation = target.rsplit(".", 1)
@@ -165,7 +177,14 @@ def json_reply(
 def error_reply(protocol: Protocol, code: str, message: str, status: int = 400) -> Reply:
     """An AWS error in the shape botocore parses for that protocol."""
     request_id = _request_id()
-    if protocol != "query":
+    if protocol == "rest-xml":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    elif protocol in ("json", "rest-json"):
         body = orjson.dumps({"__type": code, "message": message})
         headers = [
             ("Content-Type", "application/x-amz-json-1.1"),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import backfill, demo, dlq, image, reconcile, search
+from pipeline.cli import archive, backfill, demo, dlq, image, reconcile, search
 from pipeline.cli.exits import OneLineErrors
 from pipeline.ops.aws import AwsTarget
 
@@ -28,6 +28,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(archive.app, name="archive")
 app.command(epilog=backfill.EPILOG)(backfill.backfill)
 app.command(epilog=search.EPILOG)(search.search)
 app.command(epilog=image.EPILOG)(image.image)

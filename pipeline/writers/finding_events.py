@@ -37,6 +37,7 @@ from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.render import CONTEXT_KEY, Renderer
 from pipeline.timestamps import log_timestamp
+from pipeline.writers.archive import ArchivedEvent, Archiver
 
 # Event ids this container logged, and the last known state of findings it saw.
 _LOGGED_IDS_MAX = 100_000
@@ -122,6 +123,7 @@ class _Item:
     group: str
     stream: str
     event: LogEvent
+    region: str | None
 
 
 class FindingEventWriter:
@@ -131,6 +133,7 @@ class FindingEventWriter:
         self.settings = settings
         self.clients = clients
         self.logs = logs
+        self.archive = Archiver.of(settings, clients)
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._logged: OrderedDict[str, None] = OrderedDict()
         self._states: OrderedDict[str, tuple[str, int]] = OrderedDict()
@@ -154,6 +157,7 @@ class FindingEventWriter:
         await asyncio.gather(
             *(self._write_stream(g, s, batch, metrics) for (g, s), batch in streams.items())
         )
+        await self._archive(items, metrics)
 
     def _item(self, outcome: Outcome, now_ms: int) -> _Item:
         finding = outcome.finding
@@ -169,7 +173,31 @@ class FindingEventWriter:
             group=layout.log_group_name(self.settings.log_group_prefix, finding.repository),
             stream=layout.finding_events_stream(ts),
             event=LogEvent(ts, message.text, message.size),
+            region=region,
         )
+
+    async def _archive(self, items: list[_Item], metrics: Metrics) -> None:
+        """Archive what is logged: by this attempt, or found logged by a redelivery (its
+        earlier attempt may have failed to archive it). A failed object fails its messages."""
+        logged = [i for i in items if i.outcome.completed and i.outcome.error is None]
+        events = [
+            ArchivedEvent(
+                i.finding.account,
+                i.region,
+                i.finding.repository,
+                i.finding.event_id,
+                i.finding.timestamp_ms,
+                i.event.message,
+            )
+            for i in logged
+        ]
+        for item, error in zip(
+            logged, await self.archive.finding_events(events, metrics), strict=True
+        ):
+            if error is not None:
+                self._logged.pop(item.finding.event_id, None)  # a retry reads it back instead
+                item.outcome.status = "done"  # not a duplicate: it is not archived yet
+                _fail([item.outcome], error)
 
     async def _write_stream(
         self, group: str, stream: str, items: list[_Item], metrics: Metrics

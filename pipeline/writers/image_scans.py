@@ -35,6 +35,7 @@ from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.render import Renderer, image_context, summary_context
 from pipeline.timestamps import log_timestamp
+from pipeline.writers.archive import Archiver
 
 # Fully logged images remembered across warm invocations, so that a duplicate delivery in the
 # same batch (or soon after) is recognised without reading CloudWatch back.
@@ -75,6 +76,7 @@ class ImageScanWriter:
         self.settings = settings
         self.clients = clients
         self.logs = logs
+        self.archive = Archiver.of(settings, clients)
         self.ecr_limiter = RateLimiter(settings.ecr_findings_rate)
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._done: OrderedDict[str, None] = OrderedDict()
@@ -247,6 +249,11 @@ class ImageScanWriter:
             for severity, events in streams.items()
         )
         summary = renderer.summary(summary_fields(result, severities))
+        # Before the SUMMARY event: a failed put fails the message for a retry, and an image
+        # whose SUMMARY is logged is never archived again. Every message, even when a retry
+        # wrote only what was missing.
+        logged = (event.message for events in streams.values() for event in events)
+        await self.archive.scan(scan, context["account"], logged, summary.text, metrics)
         await self._put(
             names.group, names.summary_stream, [LogEvent(ts, summary.text, summary.size)], metrics
         )

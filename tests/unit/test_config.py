@@ -57,6 +57,9 @@ def test_every_variable_is_read() -> None:
         "CLAIM_TIMEOUT_SECONDS": "300",
         "EMIT_METRICS": "false",
         "METRICS_NAMESPACE": "Scans",
+        "ARCHIVE_BUCKET": "org-scan-archive",
+        "ARCHIVE_PREFIX": "scans/",
+        "ARCHIVE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/efgh",
         "UNRELATED_VARIABLE": "ignored",
     }
     assert load_settings(env).model_dump() == {
@@ -80,6 +83,9 @@ def test_every_variable_is_read() -> None:
         "deadline_margin_ms": 0,
         "emit_metrics": False,
         "metrics_namespace": "Scans",
+        "archive_bucket": "org-scan-archive",
+        "archive_prefix": "scans/",
+        "archive_kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/efgh",
     }
 
 
