@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from localaws.motoserver import ecr_api, logs_api
+from localaws.motoserver import ecr_api, logs_api, sns_api
 from localaws.motoserver.protocol import Call, Reply, error_reply, identify, read_body
 from localaws.motoserver.state import HarnessState
 
@@ -24,6 +24,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (LOGS, "PutLogEvents"): logs_api.put_log_events,
     (LOGS, "CreateLogGroup"): logs_api.create_log_group,
     (LOGS, "CreateLogStream"): logs_api.create_log_stream,
+    ("", "Publish"): sns_api.publish,  # SNS speaks the query protocol: no target prefix
 }
 RESET_PATH = "/moto-api/reset"
 

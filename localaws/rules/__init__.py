@@ -2,6 +2,7 @@
 
 - ``ecr``: seeded image scans, their statuses, DescribeImageScanFindings pages and errors.
 - ``logs``: CloudWatch Logs names, PutLogEvents limits, and the timestamps it rejects.
+- ``sns``: what SNS Publish refuses (sizes, subjects, message structure, attributes).
 - ``faults``: scheduled error answers (throttles, 5xx, hangs), consumed call by call.
 - ``errors``: the AWS error the rules raise.
 
