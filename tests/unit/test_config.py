@@ -57,6 +57,10 @@ def test_every_variable_is_read() -> None:
         "CLAIM_TIMEOUT_SECONDS": "300",
         "EMIT_METRICS": "false",
         "METRICS_NAMESPACE": "Scans",
+        "WATCHED_VULNERABILITIES": "cve-2021-44228,GHSA-jfh8-c2jp-5v3q",
+        "NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "NOTIFY_MIN_SEVERITY": "high",
+        "NOTIFY_MAX_MESSAGES": "5",
         "UNRELATED_VARIABLE": "ignored",
     }
     assert load_settings(env).model_dump() == {
@@ -80,6 +84,10 @@ def test_every_variable_is_read() -> None:
         "deadline_margin_ms": 0,
         "emit_metrics": False,
         "metrics_namespace": "Scans",
+        "watched_vulnerabilities": ("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"),
+        "notify_topic_arn": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "notify_min_severity": "HIGH",
+        "notify_max_messages": 5,
     }
 
 
