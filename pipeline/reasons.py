@@ -58,6 +58,8 @@ _RAISED = frozenset(
         "deadline_exceeded",
         # another consumer holds the image (pipeline/writers/image_scans.py)
         "image_claimed",
+        # publishing a notification (pipeline/aws/sns.py)
+        "notify_failed",
     }
 )
 
