@@ -53,11 +53,7 @@ def named_ids(finding: Mapping[str, Any]) -> tuple[str, ...]:
     """The vulnerability ids a logged finding (or finding event detail) names, normalised; a
     value that is not an id is ignored."""
     found: list[str] = []
-    candidates: list[object] = [finding.get("name")]
-    details = finding.get("packageVulnerabilityDetails")
-    if isinstance(details, Mapping):
-        candidates.append(details.get("vulnerabilityId"))
-    for value in candidates:
+    for value in _candidates(finding):
         if isinstance(value, str) and len(value) <= 256:
             try:
                 normalized = normalize_id(value)
@@ -82,7 +78,26 @@ class WatchList:
         return len(self._set)
 
     def watched_in(self, finding: Mapping[str, Any]) -> tuple[str, ...]:
-        """The watched ids this finding names (empty: none, or no watch list)."""
+        """The watched ids this finding names (empty: none, or no watch list). Set lookups
+        first: this runs for every logged finding."""
         if not self._set:
             return ()
-        return tuple(i for i in named_ids(finding) if i in self._set)
+        found: tuple[str, ...] = ()
+        for value in _candidates(finding):
+            if not isinstance(value, str):
+                continue
+            text = value.strip()
+            if text not in self._set:
+                text = text.upper()  # a CVE id in another case: the list holds it upper-cased
+                if text not in self._set or not _CVE.fullmatch(text):
+                    continue
+            if text not in found:
+                found += (text,)
+        return found
+
+
+def _candidates(finding: Mapping[str, Any]) -> list[object]:
+    details = finding.get("packageVulnerabilityDetails")
+    if isinstance(details, Mapping):
+        return [finding.get("name"), details.get("vulnerabilityId")]
+    return [finding.get("name")]

@@ -115,3 +115,24 @@ def test_a_watch_list_matches_normalised_ids() -> None:
     assert watch.watched_in({"name": "ghsa-jfh8-c2jp-5v3q"}) == ()
     assert watch.watched_in({"name": "CVE-2021-45046"}) == ()
     assert not WatchList([]) and len(watch) == 2
+
+
+def spelled(i: str, lower: bool, pad: str) -> str:
+    return pad + (i.lower() if lower else i) + pad
+
+
+@given(st.lists(ids, min_size=1, max_size=4), st.data())
+def test_the_watch_list_matches_what_the_finding_names(
+    watched: list[str], data: st.DataObject
+) -> None:
+    """The fast match (set lookups) agrees with normalising every id the finding names."""
+    # Values the finding may hold: a watched id or another, in any case, padded, or no text.
+    spelling = st.builds(
+        spelled, st.sampled_from(watched) | ids, st.booleans(), st.sampled_from(["", " "])
+    )
+    name = data.draw(st.one_of(st.none(), st.integers(), spelling))
+    vulnerability = data.draw(st.one_of(st.none(), st.just({"not": "a string"}), spelling))
+    watch = WatchList(watched)
+    finding = {"name": name, "packageVulnerabilityDetails": {"vulnerabilityId": vulnerability}}
+    expected = tuple(i for i in named_ids(finding) if i in set(watch.ids))
+    assert watch.watched_in(finding) == expected
