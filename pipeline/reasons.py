@@ -60,6 +60,8 @@ _RAISED = frozenset(
         "image_claimed",
         # writing the S3 archive (pipeline/aws/s3.py)
         "archive_failed",
+        # publishing a notification (pipeline/aws/sns.py)
+        "notify_failed",
     }
 )
 

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from localaws.motoserver import ecr_api, inspector_api, logs_api, s3_api
+from localaws.motoserver import ecr_api, inspector_api, logs_api, s3_api, sns_api
 from localaws.motoserver.protocol import S3, Call, Reply, error_reply, identify, read_body
 from localaws.motoserver.state import HarnessState
 
@@ -29,6 +29,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (LOGS, "CreateLogGroup"): logs_api.create_log_group,
     (LOGS, "CreateLogStream"): logs_api.create_log_stream,
     (S3, "PutObject"): s3_api.put_object,
+    ("", "Publish"): sns_api.publish,  # SNS speaks the query protocol: no target prefix
 }
 RESET_PATH = "/moto-api/reset"
 

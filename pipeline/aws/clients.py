@@ -28,7 +28,8 @@ USER_AGENT = (
 class Clients:
     """The logs and sqs clients, plus ECR clients per region (events name the region) and,
     when ``ECR_READ_ROLE_ARN`` is set, per account (through that account's reader role); an s3
-    client when the archive is on."""
+    client when the archive is on; an sns client in the notification topic's region when
+    ``NOTIFY_TOPIC_ARN`` is set."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -40,6 +41,7 @@ class Clients:
         self.logs: Any = None
         self.sqs: Any = None
         self.s3: Any = None  # only with ARCHIVE_BUCKET
+        self.sns: Any = None
         # Calls are counted into whatever Metrics the current invocation installs.
         self.metrics = Metrics()
         self.config = Config(
@@ -61,6 +63,8 @@ class Clients:
         self.sqs = await self._enter("sqs", None)
         if self._settings.archive_bucket:
             self.s3 = await self._enter("s3", None)
+        if self._settings.notify_topic_arn:  # arn:aws:sns:<region>:…: publish in its region
+            self.sns = await self._enter("sns", self._settings.notify_topic_arn.split(":")[3])
         return self
 
     async def ecr(self, region: str | None, account: str | None = None) -> Any:

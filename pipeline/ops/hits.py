@@ -6,7 +6,6 @@ logged record of them (``search --all-scans``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,20 +13,7 @@ from typing import Any
 
 from pipeline import layout
 from pipeline.ops.current import STATUSES, Evidence, ImageKey
-
-# Vulnerability ids: CVE-2024-3094, GHSA-xxxx-xxxx-xxxx, ALAS2-2024-2500, RHSA-2024:1234, ...
-VULNERABILITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{1,127}")
-_CVE = re.compile(r"cve-\d{4}-\d{4,}", re.IGNORECASE)
-
-
-def normalize_id(text: str) -> str:
-    """Validate a vulnerability id (ValueError if it is not one); CVE ids are upper-cased."""
-    text = text.strip()
-    if not VULNERABILITY_ID.fullmatch(text):
-        raise ValueError(
-            f"not a vulnerability id: {text!r} (expected e.g. CVE-2024-3094 or GHSA-…)"
-        )
-    return text.upper() if _CVE.fullmatch(text) else text
+from pipeline.vulnerabilities import normalize_id as normalize_id  # ids' rules: in the core
 
 
 def iso(epoch_ms: int) -> str:

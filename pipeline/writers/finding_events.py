@@ -11,6 +11,11 @@ messages in it. The same event (same EventBridge ``id``) is logged once:
 - logged earlier by this container: remembered (bounded), acknowledged as a duplicate;
 - redelivered (receive count > 1: an earlier attempt may have written it): the day stream is
   read back in the window of those messages' timestamps and ids found there are skipped.
+
+Findings that become ACTIVE at or above NOTIFY_MIN_SEVERITY (or naming a watched
+vulnerability) are notified per image just before their puts: the logged event is what makes
+a redelivery a duplicate, so a notification after it could never be retried. A failed publish
+fails that image's notified messages, unwritten; their retry notifies again.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from typing import Any, TypeVar
 
 import orjson
 
-from pipeline import layout
+from pipeline import layout, notify
 from pipeline.aws.clients import Clients
 from pipeline.aws.logs import LogsWriter
+from pipeline.aws.sns import Notifier
 from pipeline.batching import LogEvent, pack
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, RetryableError
@@ -129,11 +135,18 @@ class _Item:
 class FindingEventWriter:
     """Writes the finding events of a batch. Lives across warm invocations (its memory too)."""
 
-    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter):
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        logs: LogsWriter,
+        notifier: Notifier | None = None,
+    ):
         self.settings = settings
         self.clients = clients
         self.logs = logs
         self.archive = Archiver.of(settings, clients)
+        self.notifier = notifier or Notifier(settings, None)  # None: the watch list counts
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._logged: OrderedDict[str, None] = OrderedDict()
         self._states: OrderedDict[str, tuple[str, int]] = OrderedDict()
@@ -210,6 +223,7 @@ class FindingEventWriter:
         except Exception as exc:
             _fail([i.outcome for i in items], _internal(exc, items[0].outcome))
             return
+        items = await self._notify(group, stream, items, metrics)
         batches: list[list[_Item]] = []
         rest = items
         for batch in pack(i.event for i in items):
@@ -237,6 +251,27 @@ class FindingEventWriter:
             else:
                 fresh.append(item)
         return fresh
+
+    async def _notify(
+        self, group: str, stream: str, items: list[_Item], metrics: Metrics
+    ) -> list[_Item]:
+        """Notify, one message per image, the changes worth it; the items still to write (an
+        image whose publish failed has its notified messages failed instead)."""
+        if not self.notifier.policy.enabled:
+            return items
+        changes = [(i.finding, i.region, self._would_become_active(i.finding)) for i in items]
+        failed: set[int] = set()
+
+        async def send(notice: notify.Notice, which: list[int]) -> None:
+            try:
+                await self.notifier.send(notice, metrics)
+            except PipelineError as err:
+                _fail([items[k].outcome for k in which], err)
+                failed.update(which)
+
+        notices = notify.events_notices(self.notifier.policy, group, stream, changes)
+        await asyncio.gather(*(send(notice, which) for notice, which in notices))
+        return [item for k, item in enumerate(items) if k not in failed]
 
     async def _ensure_stream(self, group: str, stream: str) -> bool:
         """True when the stream may hold events already (it existed before this call)."""
@@ -269,6 +304,9 @@ class FindingEventWriter:
             return
         metrics.put_batches += 1
         metrics.log_events += len(batch)
+        watch = self.notifier.policy.watch
+        if watch:
+            metrics.count_watched(watch.watched_in(i.finding.detail) for i in batch)
         for item in batch:
             finding = item.finding
             self._remember(finding.event_id)
@@ -280,9 +318,17 @@ class FindingEventWriter:
             item.outcome.findings = 1
             _finish(item.outcome)
 
-    def _becomes_active(self, finding: FindingEvent) -> bool:
+    def _would_become_active(self, finding: FindingEvent) -> bool:
         """Whether this change makes the finding ACTIVE as far as this container knows (a new
         or reopened finding). An update older than the one known changes nothing."""
+        known = self._states.get(finding.finding_arn)
+        if known is not None and known[1] > finding.updated_at_ms:
+            return False
+        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+
+    def _becomes_active(self, finding: FindingEvent) -> bool:
+        """``_would_become_active``, and this change is now the one known."""
+        becomes = self._would_become_active(finding)
         known = self._states.get(finding.finding_arn)
         if known is not None and known[1] > finding.updated_at_ms:
             return False
@@ -290,7 +336,7 @@ class FindingEventWriter:
         self._states.move_to_end(finding.finding_arn)
         while len(self._states) > _FINDING_STATES_MAX:
             self._states.popitem(last=False)
-        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+        return becomes
 
     def _remember(self, event_id: str) -> None:
         self._logged[event_id] = None
