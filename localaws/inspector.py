@@ -5,6 +5,10 @@ One source of truth per finding: the book of the rule book (``localaws.rules.ins
 holds it in wire form, which ``ListFindings`` answers with (times as epoch seconds); the
 event's ``detail`` is rendered from that same record, with its times in Inspector's own text
 formats ("Wed Sep 04 16:55:38.411 UTC 2024", or "Dec 3, 2021, 6:02:30 PM").
+
+This is the one place a finding's event is built: ``image_finding`` the record,
+``finding_event`` its event. ``registry.finding_event`` (one call from keywords, for the tests,
+the demo and the benchmark) renders through these two.
 """
 
 from __future__ import annotations
@@ -14,25 +18,44 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from localaws.registry import (
-    DEFAULT_ACCOUNT,
-    DEFAULT_REGION,
-    FindingTimeFormat,
-    finding_time,
-    image_arn,
-)
-from localaws.rules.inspector2 import FindingBook
-from localaws.shapes import shape, to_wire
+from localaws.arns import DEFAULT_ACCOUNT, DEFAULT_REGION, image_arn
+from localaws.rules.inspector2 import FindingBook, finding_region
+from localaws.shapes import epoch_seconds, shape, to_wire
 from pipeline.events import ECR_IMAGE_RESOURCE, FINDING_DETAIL_TYPE, INSPECTOR_SOURCE, event_time
+
+FindingTimeFormat = str  # "us" ("Dec 3, 2021, 6:02:30 PM"), "java" ("Wed Sep 04 …"), "iso"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def finding_time(moment: datetime, time_format: FindingTimeFormat = "java") -> str:
+    """A time inside an "Inspector2 Finding" detail, in one of the formats AWS's examples use."""
+    moment = moment.astimezone(UTC)
+    if time_format == "us":
+        hour = moment.hour % 12 or 12
+        ampm = "AM" if moment.hour < 12 else "PM"
+        return (
+            f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}, "
+            f"{hour}:{moment.minute:02d}:{moment.second:02d} {ampm}"
+        )
+    if time_format == "java":
+        return (
+            f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day:02d} "
+            f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d} UTC {moment.year}"
+        )
+    if time_format == "iso":
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    raise ValueError(f"time_format must be 'us', 'java' or 'iso', not {time_format!r}")
 
 
 def finding_arn(
     repository: str, digest: str, vulnerability_id: str, *, account: str, region: str
 ) -> str:
-    """The ARN ``image_finding`` gives a finding (the one ``registry.finding_event`` gives)."""
+    """The ARN ``image_finding`` gives a finding unless told one: the same image and
+    vulnerability always give the same ARN."""
     key = hashlib.sha256(f"{repository}{digest}{vulnerability_id}".encode()).hexdigest()[:32]
     return f"arn:aws:inspector2:{region}:{account}:finding/{key}"
 
@@ -51,73 +74,85 @@ def image_finding(
     updated_at: datetime | None = None,
     first_observed_at: datetime | None = None,
     arn: str | None = None,
+    resource_region: str | None = None,
 ) -> dict[str, Any]:
     """One Inspector finding about a container image, as ListFindings returns it through
-    boto3 (times as datetimes)."""
+    boto3 (times as datetimes), members in the order of AWS's documented examples.
+
+    ``resource_region`` the resource's own region (AWS's older example has "N/A")."""
     updated = updated_at or datetime.now(UTC)
     first = first_observed_at or updated
-    image = image_arn(repository, digest, account=account, region=region)
     return {
+        "awsAccountId": account,
+        "description": f"A flaw was found in {package}.",
+        "epss": {"score": 0.00045},
+        "exploitAvailable": "NO",
         "findingArn": arn
         or finding_arn(repository, digest, vulnerability_id, account=account, region=region),
-        "awsAccountId": account,
-        "type": "PACKAGE_VULNERABILITY",
-        "description": f"A flaw was found in {package}.",
-        "title": f"{vulnerability_id} - {package}",
-        "remediation": {"recommendation": {"text": "None Provided"}},
-        "severity": severity,
         "firstObservedAt": first,
+        "fixAvailable": "YES",
+        "inspectorScore": 7.5,
         "lastObservedAt": updated,
-        "updatedAt": updated,
-        "status": status,
+        "packageVulnerabilityDetails": {
+            "cvss": [
+                {
+                    "baseScore": 7.5,
+                    "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
+                    "source": "NVD",
+                    "version": "3.1",
+                }
+            ],
+            "referenceUrls": [f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}"],
+            "relatedVulnerabilities": [],
+            "source": "NVD",
+            "sourceUrl": f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}",
+            "vendorSeverity": severity,
+            "vulnerabilityId": vulnerability_id,
+            "vulnerablePackages": [
+                {
+                    "arch": "X86_64",
+                    "epoch": 0,
+                    "fixedInVersion": "3.0.15-1~deb12u1",
+                    "name": package,
+                    "packageManager": "OS",
+                    "remediation": "apt-get update && apt-get upgrade",
+                    "version": "3.0.13-1~deb12u1",
+                }
+            ],
+        },
+        "remediation": {"recommendation": {"text": "None Provided"}},
         "resources": [
             {
-                "type": ECR_IMAGE_RESOURCE,
-                "id": image,
+                "id": image_arn(repository, digest, account=account, region=region),
                 "partition": "aws",
-                "region": region,
+                "region": resource_region or region,
+                "type": ECR_IMAGE_RESOURCE,
                 "details": {
                     "awsEcrContainerImage": {
-                        "repositoryName": repository,
+                        "architecture": "amd64",
                         "imageHash": digest,
                         "imageTags": list(tags),
-                        "registry": account,
-                        "architecture": "amd64",
                         "platform": "DEBIAN_12",
-                        "pushedAt": first - timedelta(hours=1),
+                        "pushedAt": first,
+                        "lastInUseAt": updated,
+                        "inUseCount": 1,
+                        "registry": account,
+                        "repositoryName": repository,
                     }
                 },
             }
         ],
-        "inspectorScore": 7.5,
-        "epss": {"score": 0.00045},
-        "exploitAvailable": "NO",
-        "fixAvailable": "YES",
-        "packageVulnerabilityDetails": {
-            "vulnerabilityId": vulnerability_id,
-            "source": "NVD",
-            "sourceUrl": f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}",
-            "vendorSeverity": severity,
-            "referenceUrls": [f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}"],
-            "relatedVulnerabilities": [],
-            "cvss": [{"baseScore": 7.5, "source": "NVD", "version": "3.1"}],
-            "vulnerablePackages": [
-                {
-                    "name": package,
-                    "version": "3.0.13",
-                    "release": "1~deb12u1",
-                    "epoch": 0,
-                    "arch": "X86_64",
-                    "packageManager": "OS",
-                    "fixedInVersion": "3.0.15-1~deb12u1",
-                }
-            ],
-        },
+        "severity": severity,
+        "status": status,
+        "title": f"{vulnerability_id} - {package}",
+        "type": "PACKAGE_VULNERABILITY",
+        "updatedAt": updated,
     }
 
 
 def event_detail(finding: Mapping[str, Any], time_format: FindingTimeFormat = "java") -> Any:
-    """A finding (wire form) as an event's ``detail``: the same members, times as text."""
+    """A finding (wire form, or times as datetimes) checked against the model, as an event's
+    ``detail``: the same members, times as text."""
     return to_wire(
         finding,
         shape("inspector2", "Finding"),
@@ -131,22 +166,23 @@ def finding_event(
     *,
     time_format: FindingTimeFormat = "java",
     event_id: str | None = None,
-    time: datetime | None = None,
+    time: datetime | str | None = None,
 ) -> dict[str, Any]:
-    """The "Inspector2 Finding" event of a finding's current state (wire form). Its ``time``
-    is the next whole second after ``updatedAt`` unless given, as Inspector sends it just
-    after the change."""
+    """The "Inspector2 Finding" event of a finding's current state (wire form, or as
+    ``image_finding`` gives it), in the region of its ``findingArn``. Its ``time`` is the next
+    whole second after ``updatedAt`` unless given (a text is sent as is), as Inspector sends
+    it just after the change."""
     resource = finding["resources"][0]
-    region = finding["findingArn"].split(":")[3]
-    sent = time or datetime.fromtimestamp(math.floor(finding["updatedAt"]) + 1, UTC)
+    updated = epoch_seconds(finding["updatedAt"])
+    sent = time or datetime.fromtimestamp(math.floor(updated) + 1, UTC)
     return {
         "version": "0",
         "id": event_id or str(uuid.uuid4()),
         "detail-type": FINDING_DETAIL_TYPE,
         "source": INSPECTOR_SOURCE,
         "account": finding["awsAccountId"],
-        "time": event_time(sent),
-        "region": region,
+        "time": sent if isinstance(sent, str) else event_time(sent),
+        "region": finding_region(finding["findingArn"]),
         "resources": [resource["id"]],
         "detail": event_detail(finding, time_format),
     }

@@ -19,6 +19,17 @@ def _service_model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "long": int,
+    "double": (int, float),
+    "float": (int, float),
+    "boolean": bool,
+}
+
+
+@functools.cache  # one tree per shape: botocore caches a shape's members on the instance
 def shape(service: str, name: str) -> Any:
     """A named shape of a service model, e.g. ``shape("ecr", "ImageScanFinding")``."""
     return _service_model(service).shape_for(name)
@@ -48,11 +59,12 @@ def to_wire(
     if kind == "structure":
         if not isinstance(value, Mapping):
             raise ValueError(f"{path}: expected an object for {model.name}")
-        unknown = sorted(set(value) - set(model.members))
+        members = model.members
+        unknown = value.keys() - members.keys()
         if unknown:
-            raise ValueError(f"{path}: {model.name} has no member(s) {', '.join(unknown)}")
+            raise ValueError(f"{path}: {model.name} has no member(s) {', '.join(sorted(unknown))}")
         return {
-            key: to_wire(item, model.members[key], f"{path}.{key}", timestamp)
+            key: to_wire(item, members[key], f"{path}.{key}", timestamp)
             for key, item in value.items()
             if item is not None
         }
@@ -70,15 +82,7 @@ def to_wire(
         if isinstance(value, bool) or not isinstance(value, datetime | int | float):
             raise ValueError(f"{path}: expected a datetime or epoch seconds")
         return timestamp(epoch_seconds(value))
-    expected: dict[str, type | tuple[type, ...]] = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "double": (int, float),
-        "float": (int, float),
-        "boolean": bool,
-    }
-    wanted = expected.get(kind)
+    wanted = _SCALARS.get(kind)
     if wanted is not None:
         if not isinstance(value, wanted) or (kind != "boolean" and isinstance(value, bool)):
             raise ValueError(f"{path}: expected {kind}, got {type(value).__name__}")

@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localaws.inspector import Inspector, as_scan_finding, finding_event, image_finding
+from localaws import registry
+from localaws.inspector import (
+    Inspector,
+    as_scan_finding,
+    event_detail,
+    finding_event,
+    image_finding,
+)
 from localaws.rules import inspector2
 from localaws.rules.errors import ApiError
 from localaws.shapes import shape, to_wire
@@ -420,3 +427,66 @@ def test_the_same_finding_in_ecrs_scan_findings() -> None:
     assert checked["findingArn"] == wire["findingArn"]
     assert checked["updatedAt"] == wire["updatedAt"] and checked["score"] == wire["inspectorScore"]
     assert finding_event(wire)["resources"] == [wire["resources"][0]["id"]]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    repository=st.sampled_from(("tools", "team/web", "platform/base/api")),
+    tags=st.lists(st.sampled_from(("v1", "v1.4.2", "latest")), max_size=2, unique=True),
+    status=st.sampled_from(STATUSES),
+    severity=st.sampled_from(SEVERITIES),
+    updated_ms=st.integers(min_value=946_684_800_000, max_value=4_102_444_799_999),
+    first_back_ms=st.integers(min_value=0, max_value=10**10),
+    time_format=st.sampled_from(("java", "us", "iso")),
+    resource_region=st.sampled_from((None, "N/A")),
+)
+def test_the_keyword_builders_event_is_the_stored_finding_rendered(
+    repository: str,
+    tags: list[str],
+    status: str,
+    severity: str,
+    updated_ms: int,
+    first_back_ms: int,
+    time_format: str,
+    resource_region: str | None,
+) -> None:
+    """``registry.finding_event`` builds nothing of its own: its detail is the record
+    ``image_finding`` gives for the same keywords, the one ListFindings answers with."""
+    updated = datetime.fromtimestamp(updated_ms / 1000, UTC)
+    first = updated - timedelta(milliseconds=first_back_ms)
+    common: dict[str, Any] = {
+        "repository": repository,
+        "digest": _digest(updated_ms),
+        "tags": tags,
+        "status": status,
+        "severity": severity,
+        "first_observed_at": first,
+        "resource_region": resource_region,
+    }
+    event = registry.finding_event(**common, updated_at=updated, time_format=time_format)
+    listed = inspector2.finding_wire(image_finding(**common, updated_at=updated))
+
+    assert event["detail"] == event_detail(listed, time_format)
+    assert event["resources"] == [listed["resources"][0]["id"]]
+    assert event["time"] == updated.strftime("%Y-%m-%dT%H:%M:%SZ")  # sent when it changed
+    decoded = decode(__import__("orjson").dumps(event))
+    assert isinstance(decoded, FindingEvent)
+    precision = 1000 if time_format == "us" else 1
+    assert (decoded.finding_arn, decoded.status, decoded.repository, decoded.tags) == (
+        listed["findingArn"],
+        status,
+        repository,
+        tuple(tags),
+    )
+    assert decoded.updated_at_ms == updated_ms // precision * precision
+    image = event["detail"]["resources"][0]["details"]["awsEcrContainerImage"]
+    first_ms = updated_ms - first_back_ms
+    assert parse_finding_time(image["pushedAt"]) == first_ms // precision * precision
+
+
+def test_the_keyword_builders_event_is_in_its_findings_region() -> None:
+    arn = "arn:aws:inspector2:eu-west-1:111122223333:finding/0f3c6a8e2d1b4a5c9e7f"
+    event = registry.finding_event(repository="a/b", digest=_digest(1), finding_arn=arn)
+    assert (event["region"], event["detail"]["findingArn"]) == ("eu-west-1", arn)
+    with pytest.raises(ValueError, match="not an Inspector finding ARN"):
+        registry.finding_event(repository="a/b", digest=_digest(1), finding_arn="finding-1")
