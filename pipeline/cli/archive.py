@@ -149,12 +149,13 @@ def query(
         print_hits(out, result)
     else:
         out.print(f"No archived image has {vulnerability_id}.")
-    out.print(_engine_line(result))
+    out.print(engine_line(result))
 
 
 def print_hits(out: Console, result: archive_query.QueryResult) -> None:
+    """The hits, then the objects holding them (a key is too long for a table's column)."""
     several = len({h.account for h in result.hits}) > 1
-    columns = ["Date", "Repository", "Digest", "Tags", "Severity", "Package", "Scan time", "S3 key"]
+    columns = ["Date", "Repository", "Digest", "Tags", "Severity", "Package", "Scan time"]
     grid = output.table(*(["Account", *columns] if several else columns))
     for hit in result.hits:
         row = [
@@ -165,14 +166,19 @@ def print_hits(out: Console, result: archive_query.QueryResult) -> None:
             hit.severity,
             hit.package,
             output.dash(hit.scan_time),
-            hit.key,
         ]
         grid.add_row(*([hit.account, *row] if several else row))
     out.print(grid)
-    out.print(f"{result.vulnerability_id}: {result.images} images, {len(result.hits)} findings.")
+    keys = list(dict.fromkeys(hit.key for hit in result.hits))
+    out.print(
+        f"{result.vulnerability_id}: {result.images} images, {len(result.hits)} findings, "
+        f"in {len(keys)} objects:"
+    )
+    for key in keys:
+        out.print(f"  {key}", soft_wrap=True, markup=False, highlight=False)
 
 
-def _engine_line(result: archive_query.QueryResult) -> str:
+def engine_line(result: archive_query.QueryResult) -> str:
     if result.engine == "athena":
         scanned = (
             f", {result.bytes_scanned:,} bytes scanned" if result.bytes_scanned is not None else ""

@@ -6,8 +6,11 @@ pagination), publishes the scan-complete events to EventBridge, drains the queue
 real Lambda handler with the local event source mapping, and then shows what landed in
 CloudWatch Logs and which images have one CVE. Then a new CVE is published: Inspector's
 finding events (created, updated, closed; one delivered twice, one late) go the same way, and
-the demo shows which images have it now and one image's current findings. Last, what the
-dead-letter queue holds and why.
+the demo shows which images have it now and one image's current findings. The handler
+notifies an SNS topic (an SQS queue subscribed stands in for the on-call engineer's inbox) and
+archives every logged scan and batch of finding events into a versioned S3 bucket under
+Object Lock: the demo prints what the inbox received, what the bucket holds, and what
+``ecr-findings archive query`` finds there. Last, what the dead-letter queue holds and why.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from localaws import LocalAws, landed, registry
 from localaws.env import without_aws
 from pipeline import layout
 from pipeline.cli import output
-from pipeline.cli.demo import show
+from pipeline.cli.demo import archived, inbox, show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import ScanKind
 from pipeline.function import Function
@@ -42,6 +45,9 @@ CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo sea
 # The CVE "published" after the initial scans (an id of the future: nothing real has it).
 NEW_CVE = "CVE-2026-4242"
 MAX_RECEIVE_COUNT = 5
+# Notified: CRITICAL findings, and any finding naming a watched id whatever its severity.
+NOTIFY_MIN_SEVERITY = "CRITICAL"
+WATCHED = (CVE, NEW_CVE)
 RULE = "ecr-image-scan-findings"
 # The central rule's pattern (infra/): completed scans, and finding changes of images.
 EVENT_PATTERN = {
@@ -105,6 +111,9 @@ def run(*, keep_running: bool = False) -> None:
             exports = " ".join(f"{k}={v}" for k, v in aws.env().items() if k in _CLI_ENV)
             out.print(f"  export {exports}", soft_wrap=True, markup=False, highlight=False)
             out.print("  ecr-findings dlq status --queue ecr-findings-dlq", highlight=False)
+            out.print(
+                f"  ecr-findings archive query {CVE} --bucket {archived.BUCKET}", highlight=False
+            )
             out.print("Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
@@ -120,11 +129,21 @@ def _environment(aws: LocalAws) -> Iterator[None]:
     os.environ.update(
         {
             "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-            "EMIT_METRICS": "false",
+            "EMIT_METRICS": "true",  # tallied from the handler's output, not shown
             "FINDINGS_LOG_GROUP_PREFIX": DEFAULT_LOG_GROUP_PREFIX,
+            "ARCHIVE_BUCKET": archived.BUCKET,
+            "ARCHIVE_PREFIX": archived.PREFIX,
+            "NOTIFY_MIN_SEVERITY": NOTIFY_MIN_SEVERITY,
+            "WATCHED_VULNERABILITIES": ",".join(WATCHED),
         }
     )
-    for name in ("LOG_KMS_KEY_ARN", "LOG_RETENTION_DAYS"):
+    for name in (
+        "LOG_KMS_KEY_ARN",
+        "LOG_RETENTION_DAYS",
+        "ARCHIVE_KMS_KEY_ARN",
+        "NOTIFY_MAX_MESSAGES",
+        "NOTIFY_TOPIC_ARN",
+    ):
         os.environ.pop(name, None)
     try:
         yield
@@ -133,14 +152,32 @@ def _environment(aws: LocalAws) -> Iterator[None]:
         os.environ.update(saved)
 
 
+@dataclass
+class Metered:
+    """What the handler's metrics (its EMF lines) counted over the demo's invocations."""
+
+    notifications: int = 0
+    archive_objects: int = 0
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        if document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]:
+            self.notifications += int(document.get("Notifications", 0))
+            self.archive_objects += int(document.get("ArchiveObjects", 0))
+
+
 def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
-    clients = {name: boto3.client(name) for name in ("sqs", "events", "ecr", "logs")}
-    sqs, events, ecr, logs = (clients[n] for n in ("sqs", "events", "ecr", "logs"))
+    names = ("sqs", "events", "ecr", "logs", "sns", "s3", "athena")
+    clients = {name: boto3.client(name) for name in names}
+    sqs, events, ecr, logs, sns, s3 = (clients[n] for n in names[:-1])
+    metered = Metered()
 
     out.print(Rule("1. Infrastructure"))
     queue_url, dlq_url = _queues(sqs)
     os.environ["DEAD_LETTER_QUEUE_URL"] = dlq_url
     _rule(events, sqs, queue_url)
+    on_call = inbox.create(sns, sqs)
+    os.environ["NOTIFY_TOPIC_ARN"] = on_call.topic_arn
+    archived.create_bucket(s3)
     out.print(f"Local AWS (moto) at {aws.endpoint_url}, account 123456789012, {aws.region}")
     out.print(
         f"SQS queue {show.queue_name(queue_url)}, redriven to {show.queue_name(dlq_url)} after "
@@ -150,6 +187,15 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
         f"EventBridge rule {RULE}: ECR and Inspector scan-complete events, and Inspector "
         "finding changes of images → the queue"
     )
+    out.print(
+        f"SNS topic {inbox.TOPIC}, and SQS queue {inbox.INBOX} subscribed to it (what the "
+        "on-call engineer receives)"
+    )
+    out.print(
+        f"Notified: findings at {NOTIFY_MIN_SEVERITY} or above, and any naming a watched "
+        f"vulnerability ({', '.join(WATCHED)})"
+    )
+    out.print(archived.describe_bucket(s3))
 
     out.print(Rule("2. ECR: repositories, images and scans"))
     scan_events = _seed(aws, ecr, out)
@@ -169,7 +215,8 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     out.print(f"{len(scan_events)} events published; {depth} messages waiting on the queue")
 
     out.print(Rule("4. Consumer: the Lambda handler, fed by the local event source mapping"))
-    _drain(queue_url, sqs, out, function)
+    _drain(queue_url, sqs, out, function, metered)
+    on_call.collect("After the scans (section 4)")
 
     out.print(Rule("5. CloudWatch Logs: what landed"))
     largest = max(IMAGES, key=lambda i: i.findings)  # its findings take several pages
@@ -179,7 +226,8 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     show.cve_search(logs, out, CVE)
 
     out.print(Rule(f"7. Continuous scanning: {NEW_CVE} is published"))
-    _publish_new_cve(events, sqs, logs, queue_url, out, function)
+    _publish_new_cve(events, sqs, logs, queue_url, out, function, metered)
+    on_call.collect("After the finding events (section 7)")
 
     out.print(Rule(f"8. $ ecr-findings search {NEW_CVE} --status all"))
     show.cve_search(logs, out, NEW_CVE, statuses=None)
@@ -188,7 +236,17 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     out.print(Rule(f"9. $ ecr-findings image {gateway}"))
     show.image_view(logs, out, gateway)
 
-    out.print(Rule("10. $ ecr-findings dlq status / dlq peek"))
+    out.print(Rule("10. Notifications: what the on-call engineer receives"))
+    inbox.show(out, on_call, metered.notifications, in_full=_GATEWAY.repository)
+
+    out.print(Rule("11. S3 archive"))
+    smallest = min((i for i in IMAGES if i.scanned and not i.deleted), key=lambda i: i.findings)
+    archived.show_objects(out, s3, metered.archive_objects, smallest.repository)
+
+    out.print(Rule(f"12. $ ecr-findings archive query {CVE}"))
+    archived.show_query(out, s3, clients["athena"], CVE)
+
+    out.print(Rule("13. $ ecr-findings dlq status / dlq peek"))
     show.dead_letters(sqs, dlq_url, out)
 
 
@@ -331,7 +389,13 @@ def _finding_event(change: Change, published: datetime) -> dict[str, Any]:
 
 
 def _publish_new_cve(
-    events: Any, sqs: Any, logs: Any, queue_url: str, out: Console, function: Function
+    events: Any,
+    sqs: Any,
+    logs: Any,
+    queue_url: str,
+    out: Console,
+    function: Function,
+    metered: Metered,
 ) -> None:
     published = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     grid = output.table("updatedAt", "Repository", "Tag", "Status", "Severity", "Change")
@@ -353,13 +417,13 @@ def _publish_new_cve(
     out.print("Inspector re-evaluates the scanned images; its finding events, in arrival order:")
     out.print(grid)
     _publish(events, [_finding_event(c, published) for c in CHANGES])
-    _drain(queue_url, sqs, out, function)
+    _drain(queue_url, sqs, out, function, metered)
     # EventBridge delivers at least once: the update again, with the id it had.
     again = _finding_event(_TWICE, published)
     again["id"] = _logged_event_id(logs, _TWICE)
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(again))
     _publish(events, [_finding_event(_LATE, published)])
-    _drain(queue_url, sqs, out, function)
+    _drain(queue_url, sqs, out, function, metered)
     out.print(
         "Every change is logged once, in the order it came; the current state of a finding is "
         "its latest updatedAt."
@@ -378,7 +442,7 @@ def _logged_event_id(logs: Any, change: Change) -> str:
     raise RuntimeError(f"the finding event of {change.image.repository} was not logged")
 
 
-def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
+def _drain(queue_url: str, sqs: Any, out: Console, function: Function, metered: Metered) -> None:
     from pipeline.queue_runner import drive
 
     outcomes: Counter[str] = Counter()
@@ -391,6 +455,8 @@ def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
             response = function.handle(event, context)
         for line in buffer.getvalue().splitlines():
             record = orjson.loads(line) if line.startswith("{") else {}
+            if "_aws" in record:
+                metered.add(record)
             if "outcome" in record:
                 outcomes[record["outcome"]] += 1
                 if record.get("reason"):
