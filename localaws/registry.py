@@ -1,4 +1,5 @@
-"""Repositories and images in moto's ECR, and the EventBridge events a finished scan sends."""
+"""Repositories and images in moto's ECR, the EventBridge events a finished scan sends, and an
+"Inspector2 Finding" event from keywords (rendered by ``localaws.inspector``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from localaws import inspector
+
+# Named here too, as the tests, the demo and the benchmark import them from this module.
+from localaws.arns import DEFAULT_ACCOUNT as DEFAULT_ACCOUNT
+from localaws.arns import DEFAULT_REGION as DEFAULT_REGION
+from localaws.arns import image_arn as image_arn
+from localaws.arns import repository_arn as repository_arn
 from localaws.findings import findings_of_kind
+from localaws.inspector import FindingTimeFormat as FindingTimeFormat
+from localaws.inspector import finding_time as finding_time
 from localaws.rules.ecr import SeededScan
-from pipeline.events import ScanKind, scan_complete_event
+from pipeline.events import ECR_IMAGE_RESOURCE, ScanKind, scan_complete_event
 
 if TYPE_CHECKING:
     from localaws.motoserver.server import LocalAws
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
 _MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
@@ -105,12 +113,6 @@ def account_credentials(
         "aws_secret_access_key": answer["SecretAccessKey"],
         "aws_session_token": answer["SessionToken"],
     }
-
-
-def repository_arn(
-    repository: str, *, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
-) -> str:
-    return f"arn:aws:ecr:{region}:{account}:repository/{repository}"
 
 
 def scan_event(
@@ -216,35 +218,7 @@ def push_scanned_image(
     return PushedImage(repository, tag, digest, kind, seeded)
 
 
-FindingTimeFormat = str  # "us" ("Dec 3, 2021, 6:02:30 PM"), "java" ("Wed Sep 04 …"), "iso"
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def finding_time(moment: datetime, time_format: FindingTimeFormat = "java") -> str:
-    """A time inside an "Inspector2 Finding" detail, in one of the formats AWS's examples use."""
-    moment = moment.astimezone(UTC)
-    if time_format == "us":
-        hour = moment.hour % 12 or 12
-        ampm = "AM" if moment.hour < 12 else "PM"
-        return (
-            f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}, "
-            f"{hour}:{moment.minute:02d}:{moment.second:02d} {ampm}"
-        )
-    if time_format == "java":
-        return (
-            f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day:02d} "
-            f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d} UTC {moment.year}"
-        )
-    if time_format == "iso":
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    raise ValueError(f"time_format must be 'us', 'java' or 'iso', not {time_format!r}")
-
-
-def image_arn(
-    repository: str, digest: str, *, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION
-) -> str:
-    return f"{repository_arn(repository, account=account, region=region)}/{digest}"
+_OTHER_RESOURCE_ID = "i-0c2a343f1948d5205"  # the resource of an EC2 or Lambda finding
 
 
 def finding_event(
@@ -265,102 +239,49 @@ def finding_event(
     time_format: FindingTimeFormat = "java",
     event_id: str | None = None,
     resource_region: str | None = None,
-    resource_type: str = "AWS_ECR_CONTAINER_IMAGE",
+    resource_type: str = ECR_IMAGE_RESOURCE,
 ) -> dict[str, Any]:
     """The "Inspector2 Finding" event Amazon Inspector sends when a finding about a container
-    image is created, updated or closed, in the shape of AWS's documented examples.
+    image is created, updated or closed: ``inspector.image_finding`` of these keywords,
+    rendered by ``inspector.finding_event``, sent (``time``) when it was updated unless given.
 
-    ``updated_at`` orders a finding's changes (a text is sent as is); ``time_format`` is the
-    format of the times inside ``detail``; ``resource_region`` the resource's own region
-    (AWS's examples have "N/A"); ``resource_type`` another type makes it an EC2 or Lambda
-    finding's shape (without the container image details).
+    ``updated_at`` orders a finding's changes (a text is sent as is, e.g. one the decoder must
+    refuse); ``time_format`` is the format of the times inside ``detail``; ``resource_region``
+    the resource's own region (AWS's examples have "N/A"); ``resource_type`` another type makes
+    it an EC2 or Lambda finding's shape (without the container image details). A
+    ``finding_arn`` must be an Inspector finding ARN; the event is in its region.
     """
-    now = datetime.now(UTC)
-    updated = updated_at if updated_at is not None else now
-    first = first_observed_at or (updated if isinstance(updated, datetime) else now)
-    sent = time if time is not None else (updated if isinstance(updated, datetime) else now)
-    arn = finding_arn or (
-        f"arn:aws:inspector2:{region}:{account}:finding/"
-        + hashlib.sha256(f"{repository}{digest}{vulnerability_id}".encode()).hexdigest()[:32]
+    moment = updated_at if isinstance(updated_at, datetime) else datetime.now(UTC)
+    finding = inspector.image_finding(
+        repository=repository,
+        digest=digest,
+        tags=tags,
+        account=account,
+        region=region,
+        vulnerability_id=vulnerability_id,
+        package=package,
+        severity=severity,
+        status=status,
+        updated_at=moment,
+        first_observed_at=first_observed_at,
+        arn=finding_arn,
+        resource_region=resource_region,
     )
-
-    def when(value: datetime | str) -> str:
-        return value if isinstance(value, str) else finding_time(value, time_format)
-
-    resource: dict[str, Any] = {
-        "id": image_arn(repository, digest, account=account, region=region),
-        "partition": "aws",
-        "region": resource_region or region,
-        "type": resource_type,
-    }
-    if resource_type == "AWS_ECR_CONTAINER_IMAGE":
-        resource["details"] = {
-            "awsEcrContainerImage": {
-                "architecture": "amd64",
-                "imageHash": digest,
-                "imageTags": list(tags),
-                "platform": "DEBIAN_12",
-                "pushedAt": when(first),
-                "lastInUseAt": when(updated),
-                "inUseCount": 1,
-                "registry": account,
-                "repositoryName": repository,
-            }
-        }
-    else:
-        resource["id"] = "i-0c2a343f1948d5205"
-    return {
-        "version": "0",
-        "id": event_id or str(uuid.uuid4()),
-        "detail-type": "Inspector2 Finding",
-        "source": "aws.inspector2",
-        "account": account,
-        "time": sent if isinstance(sent, str) else sent.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [resource["id"]],
-        "detail": {
-            "awsAccountId": account,
-            "description": f"A flaw was found in {package}.",
-            "epss": {"score": 0.00045},
-            "exploitAvailable": "NO",
-            "findingArn": arn,
-            "firstObservedAt": when(first),
-            "fixAvailable": "YES",
-            "inspectorScore": 7.5,
-            "lastObservedAt": when(updated),
-            "packageVulnerabilityDetails": {
-                "cvss": [
-                    {
-                        "baseScore": 7.5,
-                        "scoringVector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H",
-                        "source": "NVD",
-                        "version": "3.1",
-                    }
-                ],
-                "referenceUrls": [f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}"],
-                "relatedVulnerabilities": [],
-                "source": "NVD",
-                "sourceUrl": f"https://nvd.nist.gov/vuln/detail/{vulnerability_id}",
-                "vendorSeverity": severity,
-                "vulnerabilityId": vulnerability_id,
-                "vulnerablePackages": [
-                    {
-                        "arch": "X86_64",
-                        "epoch": 0,
-                        "fixedInVersion": "3.0.15-1~deb12u1",
-                        "name": package,
-                        "packageManager": "OS",
-                        "remediation": "apt-get update && apt-get upgrade",
-                        "version": "3.0.13-1~deb12u1",
-                    }
-                ],
-            },
-            "remediation": {"recommendation": {"text": "None Provided"}},
-            "resources": [resource],
-            "severity": severity,
-            "status": status,
-            "title": f"{vulnerability_id} - {package}",
-            "type": "PACKAGE_VULNERABILITY",
-            "updatedAt": when(updated),
-        },
-    }
+    if resource_type != ECR_IMAGE_RESOURCE:
+        resource = finding["resources"][0]
+        del resource["details"]
+        resource.update(id=_OTHER_RESOURCE_ID, type=resource_type)
+    event = inspector.finding_event(
+        finding,
+        time_format=time_format,
+        event_id=event_id,
+        time=time if time is not None else moment,
+    )
+    if isinstance(updated_at, str):
+        detail = event["detail"]
+        detail["updatedAt"] = detail["lastObservedAt"] = updated_at
+        for resource in detail["resources"]:
+            image = resource.get("details", {}).get("awsEcrContainerImage")
+            if image is not None:
+                image["lastInUseAt"] = updated_at
+    return event

@@ -7,7 +7,7 @@ is something the real service could send. Datetimes become epoch seconds, as on 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +19,17 @@ def _service_model(service: str) -> Any:
     return botocore.session.get_session().get_service_model(service)
 
 
+_SCALARS: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "long": int,
+    "double": (int, float),
+    "float": (int, float),
+    "boolean": bool,
+}
+
+
+@functools.cache  # one tree per shape: botocore caches a shape's members on the instance
 def shape(service: str, name: str) -> Any:
     """A named shape of a service model, e.g. ``shape("ecr", "ImageScanFinding")``."""
     return _service_model(service).shape_for(name)
@@ -32,45 +43,46 @@ def epoch_seconds(value: datetime | float) -> float:
     return float(value)
 
 
-def to_wire(value: Any, model: Any, path: str = "$") -> Any:
+def to_wire(
+    value: Any,
+    model: Any,
+    path: str = "$",
+    timestamp: Callable[[float], Any] = float,
+) -> Any:
     """``value`` checked against ``model`` (a botocore shape), in JSON wire form.
 
     Raises ValueError naming the path of the first member the model does not know or the first
     value of the wrong type. ``None`` members are dropped, as botocore never sends them.
+    Times become epoch seconds, or what ``timestamp`` makes of those (an event's own format).
     """
     kind = model.type_name
     if kind == "structure":
         if not isinstance(value, Mapping):
             raise ValueError(f"{path}: expected an object for {model.name}")
-        unknown = sorted(set(value) - set(model.members))
+        members = model.members
+        unknown = value.keys() - members.keys()
         if unknown:
-            raise ValueError(f"{path}: {model.name} has no member(s) {', '.join(unknown)}")
+            raise ValueError(f"{path}: {model.name} has no member(s) {', '.join(sorted(unknown))}")
         return {
-            key: to_wire(item, model.members[key], f"{path}.{key}")
+            key: to_wire(item, members[key], f"{path}.{key}", timestamp)
             for key, item in value.items()
             if item is not None
         }
     if kind == "list":
         if isinstance(value, str | bytes) or not isinstance(value, Sequence):
             raise ValueError(f"{path}: expected a list for {model.name}")
-        return [to_wire(item, model.member, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [
+            to_wire(item, model.member, f"{path}[{i}]", timestamp) for i, item in enumerate(value)
+        ]
     if kind == "map":
         if not isinstance(value, Mapping):
             raise ValueError(f"{path}: expected an object for {model.name}")
-        return {str(k): to_wire(v, model.value, f"{path}.{k}") for k, v in value.items()}
+        return {str(k): to_wire(v, model.value, f"{path}.{k}", timestamp) for k, v in value.items()}
     if kind == "timestamp":
         if isinstance(value, bool) or not isinstance(value, datetime | int | float):
             raise ValueError(f"{path}: expected a datetime or epoch seconds")
-        return epoch_seconds(value)
-    expected: dict[str, type | tuple[type, ...]] = {
-        "string": str,
-        "integer": int,
-        "long": int,
-        "double": (int, float),
-        "float": (int, float),
-        "boolean": bool,
-    }
-    wanted = expected.get(kind)
+        return timestamp(epoch_seconds(value))
+    wanted = _SCALARS.get(kind)
     if wanted is not None:
         if not isinstance(value, wanted) or (kind != "boolean" and isinstance(value, bool)):
             raise ValueError(f"{path}: expected {kind}, got {type(value).__name__}")

@@ -10,8 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline import limits
 from pipeline.errors import ConfigError
+from pipeline.vulnerabilities import parse_watch_list
 
 DEFAULT_LOG_GROUP_PREFIX = "/aws/ecr/image-scan-findings/"
+DEFAULT_ARCHIVE_PREFIX = "ecr-findings/"
+# S3 bucket names (S3 user guide, "Bucket naming rules"); the longest prefix that leaves room
+# for every archive key inside S3's 1,024 bytes.
+_BUCKET_NAME = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+ARCHIVE_PREFIX_MAX = 128
+NotifySeverity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED"]
+# arn:<partition>:sns:<region>:<account>:<name>; a standard topic (FIFO topics deliver to
+# neither email nor chat).
+_TOPIC_ARN = r"arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:[A-Za-z0-9_-]{1,256}"
 
 
 class Settings(BaseModel):
@@ -67,6 +77,17 @@ class Settings(BaseModel):
     deadline_margin_ms: int = Field(10_000, ge=0, alias="DEADLINE_MARGIN_MS")
     emit_metrics: bool = Field(True, alias="EMIT_METRICS")
     metrics_namespace: str = Field("ECRFindingsLogger", min_length=1, alias="METRICS_NAMESPACE")
+    # The S3 archive (off without a bucket): every logged image scan, and finding events, as
+    # gzip JSON lines under the prefix; encrypted with this KMS key, or the bucket's default.
+    archive_bucket: str | None = Field(None, alias="ARCHIVE_BUCKET")
+    archive_prefix: str = Field(DEFAULT_ARCHIVE_PREFIX, alias="ARCHIVE_PREFIX")
+    archive_kms_key_arn: str | None = Field(None, alias="ARCHIVE_KMS_KEY_ARN")
+    # Ids counted as WatchedFindings (and notified whatever their severity), normalised.
+    watched_vulnerabilities: tuple[str, ...] = Field((), alias="WATCHED_VULNERABILITIES")
+    # Notifications: off without a topic; at most so many messages per invocation.
+    notify_topic_arn: str | None = Field(None, alias="NOTIFY_TOPIC_ARN")
+    notify_min_severity: NotifySeverity = Field("CRITICAL", alias="NOTIFY_MIN_SEVERITY")
+    notify_max_messages: int = Field(20, ge=0, le=10_000, alias="NOTIFY_MAX_MESSAGES")
 
     @field_validator("log_group_prefix")
     @classmethod
@@ -95,7 +116,34 @@ class Settings(BaseModel):
             raise ValueError("must be a role ARN with an {account} placeholder")
         return value
 
-    @field_validator("dead_letter_queue_url", "log_kms_key_arn", "ecr_read_role_arn", mode="before")
+    @field_validator("watched_vulnerabilities", mode="before")
+    @classmethod
+    def _watch_list(cls, value: object) -> object:
+        return parse_watch_list(value) if isinstance(value, str) else value
+
+    @field_validator("notify_topic_arn")
+    @classmethod
+    def _topic_arn(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and value.endswith(".fifo"):
+            raise ValueError("must be a standard topic (FIFO topics deliver to no email or chat)")
+        if value is not None and not re.fullmatch(_TOPIC_ARN, value):
+            raise ValueError("must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
+        return value
+
+    @field_validator("notify_min_severity", mode="before")
+    @classmethod
+    def _severity_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "dead_letter_queue_url",
+        "log_kms_key_arn",
+        "ecr_read_role_arn",
+        "notify_topic_arn",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -104,6 +152,31 @@ class Settings(BaseModel):
     @classmethod
     def _blank_retention_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("archive_bucket", "archive_kms_key_arn", mode="before")
+    @classmethod
+    def _blank_archive_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("archive_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        import re
+
+        if value is not None and not re.fullmatch(_BUCKET_NAME, value):
+            raise ValueError("must be an S3 bucket name (3-63 lower-case letters, digits, . -)")
+        return value
+
+    @field_validator("archive_prefix")
+    @classmethod
+    def _archive_prefix(cls, value: str) -> str:
+        # Athena cannot read a location with an empty level ("//"), and a prefix that does
+        # not end a level would glue itself to "kind=".
+        if value and (not value.endswith("/") or value.startswith("/") or "//" in value):
+            raise ValueError("must be blank or end with '/' (not start with it, no '//')")
+        if len(value.encode()) > ARCHIVE_PREFIX_MAX:
+            raise ValueError(f"is longer than {ARCHIVE_PREFIX_MAX} bytes")
+        return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

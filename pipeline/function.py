@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline.aws.clients import Clients
 from pipeline.aws.logs import logs_writer
+from pipeline.aws.sns import Notifier
 from pipeline.config import load_settings
 from pipeline.runner import BatchRunner, LambdaContext
 from pipeline.writers.finding_events import FindingEventWriter
@@ -51,9 +52,11 @@ async def _start() -> BatchRunner:
     settings = load_settings()
     clients = await Clients(settings).open()
     logs = logs_writer(settings, clients.logs)  # one group cache, one set of rate limits
+    notifier = Notifier(settings, clients.sns)  # one notification budget per invocation
     return BatchRunner(
         settings,
         clients,
-        ImageScanWriter(settings, clients, logs),
-        FindingEventWriter(settings, clients, logs),
+        ImageScanWriter(settings, clients, logs, notifier),
+        FindingEventWriter(settings, clients, logs, notifier),
+        notifier,
     )

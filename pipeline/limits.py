@@ -32,6 +32,13 @@ QUOTA_PUT_RETENTION_POLICY_TPS = 5
 # GetLogEvents: 25 TPS per account and region.
 QUOTA_GET_LOG_EVENTS_TPS = 25
 
+# SNS Publish (API reference, "Publish"): a message is at most 256 KiB of UTF-8, counting its
+# message attributes; a subject is fewer than 100 characters without line breaks or control
+# characters; at most 10 message attributes.
+SNS_MAX_PUBLISH_BYTES = 262_144
+SNS_SUBJECT_MAX_CHARS = 99
+SNS_MAX_MESSAGE_ATTRIBUTES = 10
+
 # ECR DescribeImageScanFindings (API reference): maxResults 1..1000. Enhanced (Inspector)
 # findings come at most 100 a page whatever maxResults says.
 ECR_FINDINGS_MAX_RESULTS = 1_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import orjson
@@ -32,6 +32,20 @@ class Metrics:
         self.log_events = 0
         self.put_batches = 0
         self.dead_letters_without_reason = 0
+        self.archive_objects = 0  # S3 objects the archive wrote
+        # Logged findings (and finding events) naming a watched vulnerability: one count per
+        # finding in all, and one per watched id it names (bounded by the watch list).
+        self.watched_findings = 0
+        self.watched_by_id: Counter[str] = Counter()
+        self.notifications = 0  # SNS messages published
+        self.notifications_suppressed = 0  # images not notified: over the per-invocation cap
+
+    def count_watched(self, findings: Iterable[tuple[str, ...]]) -> None:
+        """Count logged findings by the watched ids each names (an empty tuple: none)."""
+        for ids in findings:
+            if ids:
+                self.watched_findings += 1
+                self.watched_by_id.update(ids)
 
     def record_api_call(self, api: str, error_code: str | None, throttled: bool) -> None:
         self.api_calls[api] += 1
@@ -61,6 +75,16 @@ class Metrics:
         totals = {"LogEvents": self.log_events, "PutLogEventsBatches": self.put_batches}
         if self.dead_letters_without_reason:
             totals["DeadLettersWithoutReason"] = self.dead_letters_without_reason
+        if self.archive_objects:
+            totals["ArchiveObjects"] = self.archive_objects
+        # Only when there is something to count: a metric costs from its first data point.
+        for name, value in (
+            ("WatchedFindings", self.watched_findings),
+            ("Notifications", self.notifications),
+            ("NotificationsSuppressed", self.notifications_suppressed),
+        ):
+            if value:
+                totals[name] = value
         docs = [doc({}, totals)]
         docs += [doc({"Severity": s}, {"Findings": n}) for s, n in sorted(self.findings.items())]
         docs += [
@@ -69,6 +93,10 @@ class Metrics:
         docs += [
             doc({"Severity": s}, {"FindingsClosed": n})
             for s, n in sorted(self.findings_closed.items())
+        ]
+        docs += [
+            doc({"Vulnerability": v}, {"WatchedFindings": n})
+            for v, n in sorted(self.watched_by_id.items())
         ]
         docs += [doc({"Outcome": o}, {"Messages": n}) for o, n in sorted(self.outcomes.items())]
         for api in sorted(self.api_calls):

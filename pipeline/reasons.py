@@ -58,6 +58,10 @@ _RAISED = frozenset(
         "deadline_exceeded",
         # another consumer holds the image (pipeline/writers/image_scans.py)
         "image_claimed",
+        # writing the S3 archive (pipeline/aws/s3.py)
+        "archive_failed",
+        # publishing a notification (pipeline/aws/sns.py)
+        "notify_failed",
     }
 )
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import orjson
 
 from pipeline.aws.clients import Clients
+from pipeline.aws.sns import Notifier
 from pipeline.concurrency import acquire_before
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, RetryableError, quote
@@ -27,6 +28,8 @@ from pipeline.outcome import Outcome, receive
 from pipeline.settle import decide, settle
 
 BatchResponse = dict[str, list[dict[str, str]]]
+# The summary notification is sent after the deadline's work; it may not hold the batch long.
+_SUMMARY_TIMEOUT_S = 5.0
 
 
 class UnsupportedInvocation(ValueError):
@@ -74,11 +77,13 @@ class BatchRunner:
         clients: Clients,
         writer: Writer,
         finding_writer: BatchWriter,
+        notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
         self.clients = clients
         self.writer = writer
         self.finding_writer = finding_writer
+        self.notifier = notifier  # the writers' own: one budget per invocation for all
         self.emit: LineWriter = write_json_line
 
     async def handle(self, event: object, context: LambdaContext | None) -> dict[str, Any]:
@@ -132,6 +137,8 @@ class BatchRunner:
         """Write every decoded message within bounded fan-out and the deadline; decide each."""
         self.clients.metrics = metrics  # API calls are counted into this invocation's metrics
         self.writer.begin()
+        if self.notifier is not None:
+            self.notifier.begin()
         loop = asyncio.get_running_loop()
         deadline = None
         if context is not None:
@@ -171,6 +178,7 @@ class BatchRunner:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._notify_held(metrics)
         for outcome in outcomes:
             if outcome.error is None and not outcome.completed:
                 outcome.error = RetryableError(
@@ -181,6 +189,19 @@ class BatchRunner:
                 if outcome.status == "duplicate"
                 else decide(outcome.error, outcome.receive_count, self.settings.max_receive_count)
             )
+
+    async def _notify_held(self, metrics: Metrics) -> None:
+        """The one summary of the images over the notification cap, when the work is done."""
+        if self.notifier is None:
+            return
+        try:
+            async with asyncio.timeout(_SUMMARY_TIMEOUT_S):
+                problem = await self.notifier.finish(metrics)
+        except TimeoutError:
+            problem = "the summary notification timed out"
+        if problem:
+            line = {"level": "WARNING", "notification": "summary not sent", "detail": problem}
+            self.emit({**line, "reason": "notify_failed"})
 
     async def _process(self, outcome: Outcome, metrics: Metrics) -> None:
         started = time.perf_counter()

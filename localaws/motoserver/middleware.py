@@ -6,14 +6,15 @@ import io
 from collections.abc import Callable, Iterable
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from localaws.motoserver import ecr_api, logs_api
-from localaws.motoserver.protocol import Call, Reply, error_reply, identify, read_body
+from localaws.motoserver import ecr_api, inspector_api, logs_api, s3_api, sns_api
+from localaws.motoserver.protocol import S3, Call, Reply, error_reply, identify, read_body
 from localaws.motoserver.state import HarnessState
 
 Handler = Callable[[Call, HarnessState, Callable[[bytes], Reply]], Reply]
 
 ECR = "AmazonEC2ContainerRegistry_V20150921"
 LOGS = "Logs_20140328"
+INSPECTOR = "inspector2"  # a REST-JSON service: its signing name stands in for a target prefix
 _HANDLERS: dict[tuple[str, str], Handler] = {
     (ECR, "DescribeImageScanFindings"): lambda call, state, _forward: (
         ecr_api.describe_image_scan_findings(call, state.scans)
@@ -21,9 +22,14 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     (ECR, "DescribeImages"): lambda call, state, forward: ecr_api.describe_images(
         call, state.scans, state.scan_summaries_in_describe_images, forward
     ),
+    (INSPECTOR, "ListFindings"): lambda call, state, _forward: inspector_api.list_findings(
+        call, state.findings
+    ),
     (LOGS, "PutLogEvents"): logs_api.put_log_events,
     (LOGS, "CreateLogGroup"): logs_api.create_log_group,
     (LOGS, "CreateLogStream"): logs_api.create_log_stream,
+    (S3, "PutObject"): s3_api.put_object,
+    ("", "Publish"): sns_api.publish,  # SNS speaks the query protocol: no target prefix
 }
 RESET_PATH = "/moto-api/reset"
 

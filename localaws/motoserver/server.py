@@ -23,6 +23,7 @@ from localaws.motoserver.middleware import RESET_PATH, LocalAwsMiddleware
 from localaws.motoserver.state import HarnessState, PutLogEventsRecord
 from localaws.rules.ecr import SeededScan
 from localaws.rules.faults import Fault
+from localaws.rules.inspector2 import FindingBook
 from pipeline.events import ScanKind
 
 
@@ -161,6 +162,13 @@ class LocalAws:
             completed_at=completed_at,
             vulnerability_source_updated_at=vulnerability_source_updated_at,
         )
+
+    # -- Inspector findings ------------------------------------------------------------------
+    @property
+    def inspector_findings(self) -> FindingBook:
+        """The findings Inspector's ListFindings answers with, filtered and paged by the rule
+        book (``localaws.inspector.Inspector`` seeds and changes them); ``reset`` empties it."""
+        return self._state.findings
 
     # -- faults ------------------------------------------------------------------------------
     def inject_fault(

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from localaws.rules.ecr import ScanBook
 from localaws.rules.faults import FaultBook
+from localaws.rules.inspector2 import FindingBook
 
 
 class PutLogEventsRecord(NamedTuple):
@@ -27,6 +28,7 @@ class HarnessState:
         self.violations: list[str] = []
         self.faults = FaultBook()
         self.scans = ScanBook()
+        self.findings = FindingBook()  # Inspector's
         # Off: moto's DescribeImages, which reports no scans. On: what ECR itself reports.
         self.scan_summaries_in_describe_images = False
 
@@ -50,4 +52,5 @@ class HarnessState:
             self.violations.clear()
         self.faults.clear()
         self.scans.clear()
+        self.findings.clear()
         self.scan_summaries_in_describe_images = False

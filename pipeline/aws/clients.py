@@ -27,7 +27,9 @@ USER_AGENT = (
 
 class Clients:
     """The logs and sqs clients, plus ECR clients per region (events name the region) and,
-    when ``ECR_READ_ROLE_ARN`` is set, per account (through that account's reader role)."""
+    when ``ECR_READ_ROLE_ARN`` is set, per account (through that account's reader role); an s3
+    client when the archive is on; an sns client in the notification topic's region when
+    ``NOTIFY_TOPIC_ARN`` is set."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -38,6 +40,8 @@ class Clients:
         self._ecr_lock = asyncio.Lock()
         self.logs: Any = None
         self.sqs: Any = None
+        self.s3: Any = None  # only with ARCHIVE_BUCKET
+        self.sns: Any = None
         # Calls are counted into whatever Metrics the current invocation installs.
         self.metrics = Metrics()
         self.config = Config(
@@ -57,6 +61,10 @@ class Clients:
     async def open(self) -> Clients:
         self.logs = await self._enter("logs", None)
         self.sqs = await self._enter("sqs", None)
+        if self._settings.archive_bucket:
+            self.s3 = await self._enter("s3", None)
+        if self._settings.notify_topic_arn:  # arn:aws:sns:<region>:…: publish in its region
+            self.sns = await self._enter("sns", self._settings.notify_topic_arn.split(":")[3])
         return self
 
     async def ecr(self, region: str | None, account: str | None = None) -> Any:

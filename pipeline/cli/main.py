@@ -6,17 +6,19 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli import backfill, demo, dlq, search
+from pipeline.cli import archive, backfill, demo, dlq, image, reconcile, search
 from pipeline.cli.exits import OneLineErrors
 from pipeline.ops.aws import AwsTarget
 
 app = typer.Typer(
     cls=OneLineErrors,
     name="ecr-findings",
-    help="Operate the ECR findings pipeline: dead letters, backfill, vulnerability search.",
+    help="Operate the ECR findings pipeline: dead letters, backfill, vulnerability search, "
+    "an image's findings.",
     epilog="Examples:\n\n"
     "  ecr-findings dlq status --queue findings-dlq\n\n"
     "  ecr-findings --region eu-west-1 search CVE-2024-3094\n\n"
+    "  ecr-findings image payments-api:1.8.3\n\n"
     "  ecr-findings --profile security backfill --queue findings --dry-run\n\n"
     "  ecr-findings demo\n\n"
     "Queues can also be given as ECR_FINDINGS_QUEUE_URL and ECR_FINDINGS_DLQ_URL.",
@@ -26,8 +28,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(archive.app, name="archive")
 app.command(epilog=backfill.EPILOG)(backfill.backfill)
 app.command(epilog=search.EPILOG)(search.search)
+app.command(epilog=image.EPILOG)(image.image)
+app.command(epilog=reconcile.EPILOG)(reconcile.reconcile)
 app.command()(demo.demo)
 
 

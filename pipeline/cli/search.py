@@ -12,7 +12,8 @@ from rich.console import Console
 from pipeline.cli import output
 from pipeline.cli.options import DEFAULT_PREFIX, Json, LogGroupPrefix, since, target
 from pipeline.cli.text import prose
-from pipeline.ops.hits import normalize_id
+from pipeline.ops.current import STATUSES
+from pipeline.ops.hits import Hit, normalize_id
 from pipeline.ops.search import Searcher, SearchResult
 
 
@@ -21,10 +22,35 @@ class Engine(StrEnum):
     insights = "insights"
 
 
+class Status(StrEnum):
+    active = "active"
+    suppressed = "suppressed"
+    closed = "closed"
+    all = "all"
+
+
+def statuses(chosen: list[Status] | None) -> tuple[str, ...] | None:
+    """The finding statuses to show: ACTIVE unless told; ``all`` (None) is any."""
+    picked = {s.value.upper() for s in chosen or [Status.active]}
+    return None if "ALL" in picked else tuple(s for s in STATUSES if s in picked)
+
+
+StatusOption = Annotated[
+    list[Status] | None,
+    typer.Option(
+        "--status",
+        metavar="STATUS",
+        help="Show findings currently in this status (repeatable): active (default), "
+        "suppressed, closed, or all.",
+    ),
+]
+
+
 EPILOG = (
     "Examples:\n\n"
     "  ecr-findings search CVE-2024-3094\n\n"
     "  ecr-findings search CVE-2023-44487 --since 30d --json\n\n"
+    "  ecr-findings search CVE-2024-6119 --status all\n\n"
     "  ecr-findings search GHSA-jfh8-c2jp-5v3q --engine insights"
 )
 
@@ -64,8 +90,14 @@ def search(
             "50 groups a query (faster on big groups, billed per GB scanned).",
         ),
     ] = Engine.filter,
+    status: StatusOption = None,
     all_scans: Annotated[
-        bool, typer.Option("--all-scans", help="Show every scan of an image, not the latest.")
+        bool,
+        typer.Option(
+            "--all-scans",
+            help="Show every logged record (each scan's and each finding event), not only "
+            "the current state.",
+        ),
     ] = False,
     concurrency: Annotated[
         int, typer.Option(min=1, max=32, help="Log groups searched at once.")
@@ -76,10 +108,13 @@ def search(
     ] = 4.0,
     as_json: Json = False,
 ) -> None:
-    """Find every image whose logged findings include VULNERABILITY_ID.
+    """Find every image that has VULNERABILITY_ID now.
 
-    Searches all findings log groups concurrently (rate-limited), keeps each image's latest
-    scan, and shows repository, tag, digest, severity, package and scan time.
+    Searches all findings log groups concurrently (rate-limited): scan snapshots and finding
+    events. Per image and finding the latest evidence wins (the latest update, or a later scan
+    that no longer lists it), and images where it is ACTIVE are shown with repository, tag,
+    digest, severity, package, status and the time of that state; --status all shows those
+    where it was suppressed or closed too.
     """
     searcher = Searcher(
         target(ctx).client("logs"),
@@ -92,6 +127,7 @@ def search(
             vulnerability_id,
             since=scanned_since,
             engine=engine.value,
+            statuses=statuses(status),
             all_scans=all_scans,
             on_groups=bar.total,
             on_group_done=lambda _g: bar.advance(),
@@ -105,6 +141,7 @@ def search(
             f"No image has {vulnerability_id} in {result.groups} log groups "
             f"under {log_group_prefix}."
         )
+        print_hidden(out, result)
         return
     print_hits(out, vulnerability_id, result)
 
@@ -113,7 +150,7 @@ def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> Non
     """The table of images that have the vulnerability, and a one-line total."""
     # Organisation-wide logs hold several registries: then say whose each image is.
     several = len(result.accounts) > 1
-    columns = ["Repository", "Tag", "Digest", "Severity", "Package", "Scan time"]
+    columns = ["Repository", "Tag", "Digest", "Severity", "Package", "Status", "Since"]
     grid = output.table(*(["Account", *columns] if several else columns))
     for hit in result.hits:
         row = [
@@ -122,7 +159,8 @@ def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> Non
             output.short_digest(hit.digest),
             hit.severity,
             hit.package,
-            hit.scan_time,
+            status_text(hit),
+            hit.changed_at,
         ]
         grid.add_row(*([hit.account, *row] if several else row))
     out.print(grid)
@@ -131,8 +169,22 @@ def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> Non
         + (f" of {len(result.accounts)} accounts" if several else "")
         + f" ({result.groups} log groups searched)."
     )
+    print_hidden(out, result)
     if result.truncated_groups:
         out.print(
             f"Logs Insights returned its maximum of rows for {len(result.truncated_groups)} "
             "groups: results may be incomplete; narrow with --since or use --engine filter."
         )
+
+
+def status_text(hit: Hit) -> str:
+    """The status, and how it is known when that is not plain: closed by a later scan that
+    no longer lists the finding."""
+    return f"{hit.status} (rescan)" if hit.inferred else hit.status
+
+
+def print_hidden(out: Console, result: SearchResult) -> None:
+    hidden = result.hidden
+    if hidden:
+        counts = ", ".join(f"{n} {s}" for s, n in hidden.items())
+        out.print(f"Not shown: images where it is now {counts} (--status all shows them).")

@@ -1,55 +1,62 @@
-"""Which logged findings name a vulnerability, and what to show for each (pure).
+"""What to show for a finding of an image: one row of ``search`` or ``image`` (pure).
 
-A log event is one finding as the API returned it plus ``imageContext``. Basic findings name
-the vulnerability in ``name`` and the package in ``attributes``; enhanced (Inspector) findings
-in ``packageVulnerabilityDetails``. Events the AWS sample wrote (an upgrade keeps its log
-groups) have no ``imageContext``: their tag, digest and scan time are in the stream name.
+The rows come from the findings' current state (``pipeline.ops.current``), or from every
+logged record of them (``search --all-scans``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from pipeline import layout
-
-# Vulnerability ids: CVE-2024-3094, GHSA-xxxx-xxxx-xxxx, ALAS2-2024-2500, RHSA-2024:1234, ...
-VULNERABILITY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{1,127}")
-_CVE = re.compile(r"cve-\d{4}-\d{4,}", re.IGNORECASE)
+from pipeline.ops.current import STATUSES, Evidence, ImageKey
+from pipeline.vulnerabilities import normalize_id as normalize_id  # ids' rules: in the core
 
 
-def normalize_id(text: str) -> str:
-    """Validate a vulnerability id (ValueError if it is not one); CVE ids are upper-cased."""
-    text = text.strip()
-    if not VULNERABILITY_ID.fullmatch(text):
-        raise ValueError(
-            f"not a vulnerability id: {text!r} (expected e.g. CVE-2024-3094 or GHSA-…)"
-        )
-    return text.upper() if _CVE.fullmatch(text) else text
+def iso(epoch_ms: int) -> str:
+    """``2026-11-29T07:31:48Z``, with milliseconds only when there are any."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, UTC)
+    if epoch_ms % 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_rank(status: str) -> int:
+    return STATUSES.index(status) if status in STATUSES else len(STATUSES)
 
 
 @dataclass(frozen=True, order=True)
 class Hit:
+    """One finding of one image. Rows sort ACTIVE first, then by severity, then by image."""
+
+    status_rank: int
     severity_rank: int
     repository: str
     tag: str
     digest: str
     severity: str
     package: str
-    scan_time: str
+    status: str
+    changed_at: str  # when the finding was last seen in this state (see ``observed_ms``)
+    scan_time: str  # the scan snapshot's time; "" when the state comes from a finding event
     log_group: str
+    stream: str
     scan_kind: str
     # The image's registry: one central pipeline can log several accounts' repositories of
     # the same name into one group.
     account: str = ""
     region: str = ""
+    vulnerability_id: str = ""
+    finding_arn: str = ""
+    source: str = "scan"
+    inferred: bool = False
+    tags: tuple[str, ...] = ()
 
     @property
-    def image(self) -> tuple[str, str, str, str]:
+    def image(self) -> ImageKey:
         return (self.account, self.region, self.repository, self.digest)
 
     def as_json(self) -> dict[str, Any]:
@@ -58,120 +65,54 @@ class Hit:
             "region": self.region or None,
             "repository": self.repository,
             "tag": self.tag,
+            "tags": list(self.tags),
             "image_digest": self.digest,
+            "vulnerability_id": self.vulnerability_id,
+            "finding_arn": self.finding_arn or None,
             "severity": self.severity,
+            "status": self.status,
+            "changed_at": self.changed_at,
+            # "scan": a scan snapshot; "event": a finding event; "rescan": CLOSED because the
+            # image's later scan no longer lists it
+            "source": "rescan" if self.inferred else self.source,
             "package": self.package,
-            "scan_time": self.scan_time,
+            "scan_time": self.scan_time or None,
             "scan_kind": self.scan_kind,
             "log_group": self.log_group,
+            "log_stream": self.stream,
         }
 
 
-def names(finding: Mapping[str, Any], vulnerability_id: str) -> bool:
-    """True when this finding is about ``vulnerability_id``."""
-    if finding.get("name") == vulnerability_id:
-        return True
-    details = finding.get("packageVulnerabilityDetails")
-    return isinstance(details, Mapping) and details.get("vulnerabilityId") == vulnerability_id
+def hit_of(evidence: Evidence, tags: tuple[str, ...] | None = None) -> Hit:
+    """The row for one finding; ``tags`` the image's (default: the evidence's own)."""
+    tags = evidence.tags if tags is None else tags
+    return Hit(
+        status_rank=status_rank(evidence.status),
+        severity_rank=layout.severity_rank(evidence.severity),
+        repository=evidence.repository,
+        tag=layout.first_tag(tags),
+        digest=evidence.digest,
+        severity=evidence.severity,
+        package=evidence.package,
+        status=evidence.status,
+        changed_at=iso(evidence.observed_ms),
+        scan_time=evidence.scan_time,
+        log_group=evidence.log_group,
+        stream=evidence.stream,
+        scan_kind=evidence.scan_kind,
+        account=evidence.account,
+        region=evidence.region,
+        vulnerability_id=evidence.vulnerability_id,
+        finding_arn=evidence.finding_arn,
+        source=evidence.source,
+        inferred=evidence.inferred,
+        tags=tags,
+    )
 
 
-def hits_in(
-    message: str,
-    vulnerability_id: str,
-    log_group: str,
-    repository: str = "",
-    stream: str = "",
+def hits_of(
+    evidences: Iterable[Evidence], tags: Mapping[ImageKey, tuple[str, ...]] | None = None
 ) -> list[Hit]:
-    """The hits one log message holds: one per vulnerable package, none if it does not match
-    (a server-side filter may be loose, or the message may be the image's SUMMARY).
-    ``stream`` names the event's stream: it tells the image of an event without context."""
-    try:
-        finding = orjson.loads(message)
-    except orjson.JSONDecodeError:
-        return []
-    if not isinstance(finding, dict) or not names(finding, vulnerability_id):
-        return []
-    context = finding.get("imageContext")
-    if isinstance(context, Mapping):
-        tags = context.get("imageTags") or []
-        tag = str(tags[0]) if tags else layout.UNTAGGED
-        digest, scan_time = (
-            str(context.get("imageDigest") or ""),
-            str(context.get("scanTime") or ""),
-        )
-    else:  # the AWS sample's event: the image is in the stream name
-        context = {}
-        parsed = layout.parse_stream_name(stream)
-        tag = parsed.tag if parsed else layout.UNTAGGED
-        digest, scan_time = (parsed.digest, parsed.event_time) if parsed else ("", "")
-    severity = layout.normalize_severity(finding.get("severity"))
-    return [
-        Hit(
-            severity_rank=layout.severity_rank(severity),
-            repository=str(context.get("repository") or repository),
-            tag=tag,
-            digest=digest,
-            severity=severity,
-            package=package,
-            scan_time=scan_time,
-            log_group=log_group,
-            scan_kind=str(context.get("scanKind") or ""),
-            account=str(context.get("account") or ""),
-            region=str(context.get("region") or ""),
-        )
-        for package in packages(finding)
-    ]
-
-
-def packages(finding: Mapping[str, Any]) -> list[str]:
-    """``name version`` of each affected package, or ``-`` when the finding names none."""
-    details = finding.get("packageVulnerabilityDetails")
-    if isinstance(details, Mapping):
-        found = [
-            _package(p.get("name"), p.get("version"))
-            for p in details.get("vulnerablePackages") or []
-            if isinstance(p, Mapping)
-        ]
-        if found:
-            return found
-    attributes = {
-        a.get("key"): a.get("value")
-        for a in finding.get("attributes") or []
-        if isinstance(a, Mapping)
-    }
-    if attributes.get("package_name"):
-        return [_package(attributes.get("package_name"), attributes.get("package_version"))]
-    return ["-"]
-
-
-def attribute_registries(hits: Iterable[Hit]) -> list[Hit]:
-    """Give hits without a registry (the AWS sample's events) the account and region of the
-    other hits of the same image in the same log group, when exactly one registry logged it
-    there: after an upgrade, the sample's scans and ours of one image are one image."""
-    hits = list(hits)
-    registries: dict[tuple[str, str], set[tuple[str, str]]] = {}
-    for hit in hits:
-        if hit.account:
-            registries.setdefault((hit.log_group, hit.digest), set()).add((hit.account, hit.region))
-    attributed = []
-    for hit in hits:
-        known = registries.get((hit.log_group, hit.digest), set())
-        if not hit.account and len(known) == 1:
-            [(account, region)] = known
-            hit = replace(hit, account=account, region=region)
-        attributed.append(hit)
-    return attributed
-
-
-def latest_scans(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep, for each image, only the hits of its most recent scan; sorted for display."""
-    hits = list(hits)
-    latest: dict[tuple[str, str, str, str], str] = {}
-    for hit in hits:
-        latest[hit.image] = max(latest.get(hit.image, ""), hit.scan_time)
-    kept = {h for h in hits if h.scan_time == latest[h.image]}
-    return sorted(kept)
-
-
-def _package(name: Any, version: Any) -> str:
-    return f"{name} {version}" if version else str(name)
+    """Rows for these findings, sorted, each with its image's tags when known."""
+    tags = tags or {}
+    return sorted({hit_of(e, tags.get(e.image)) for e in evidences})

@@ -11,6 +11,11 @@ messages in it. The same event (same EventBridge ``id``) is logged once:
 - logged earlier by this container: remembered (bounded), acknowledged as a duplicate;
 - redelivered (receive count > 1: an earlier attempt may have written it): the day stream is
   read back in the window of those messages' timestamps and ids found there are skipped.
+
+Findings that become ACTIVE at or above NOTIFY_MIN_SEVERITY (or naming a watched
+vulnerability) are notified per image just before their puts: the logged event is what makes
+a redelivery a duplicate, so a notification after it could never be retried. A failed publish
+fails that image's notified messages, unwritten; their retry notifies again.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from typing import Any, TypeVar
 
 import orjson
 
-from pipeline import layout
+from pipeline import layout, notify
 from pipeline.aws.clients import Clients
 from pipeline.aws.logs import LogsWriter
+from pipeline.aws.sns import Notifier
 from pipeline.batching import LogEvent, pack
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, RetryableError
@@ -38,6 +44,7 @@ from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.render import CONTEXT_KEY, finding_message
 from pipeline.timestamps import DAY_MS, log_timestamp
+from pipeline.writers.archive import ArchivedEvent, Archiver
 
 # Event ids this container logged, and the last known state of findings it saw.
 _LOGGED_IDS_MAX = 100_000
@@ -144,15 +151,24 @@ class _Item:
     group: str
     stream: str
     event: LogEvent
+    region: str | None
 
 
 class FindingEventWriter:
     """Writes the finding events of a batch. Lives across warm invocations (its memory too)."""
 
-    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter):
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        logs: LogsWriter,
+        notifier: Notifier | None = None,
+    ):
         self.settings = settings
         self.clients = clients
         self.logs = logs
+        self.archive = Archiver.of(settings, clients)
+        self.notifier = notifier or Notifier(settings, None)  # None: the watch list counts
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._logged: OrderedDict[str, None] = OrderedDict()
         self._states: OrderedDict[str, tuple[str, int]] = OrderedDict()
@@ -179,6 +195,7 @@ class FindingEventWriter:
         await asyncio.gather(
             *(self._write_stream(g, s, batch, metrics) for (g, s), batch in streams.items())
         )
+        await self._archive(items, metrics)
 
     def _item(self, outcome: Outcome, now_ms: int, client_region: str | None) -> _Item:
         finding = outcome.finding
@@ -192,7 +209,31 @@ class FindingEventWriter:
             group=layout.log_group_name(self.settings.log_group_prefix, finding.repository),
             stream=_day_stream(ts // DAY_MS),
             event=LogEvent(ts, message.text, message.size),
+            region=region,
         )
+
+    async def _archive(self, items: list[_Item], metrics: Metrics) -> None:
+        """Archive what is logged: by this attempt, or found logged by a redelivery (its
+        earlier attempt may have failed to archive it). A failed object fails its messages."""
+        logged = [i for i in items if i.outcome.completed and i.outcome.error is None]
+        events = [
+            ArchivedEvent(
+                i.finding.account,
+                i.region,
+                i.finding.repository,
+                i.finding.event_id,
+                i.finding.timestamp_ms,
+                i.event.message,
+            )
+            for i in logged
+        ]
+        for item, error in zip(
+            logged, await self.archive.finding_events(events, metrics), strict=True
+        ):
+            if error is not None:
+                self._logged.pop(item.finding.event_id, None)  # a retry reads it back instead
+                item.outcome.status = "done"  # not a duplicate: it is not archived yet
+                _fail([item.outcome], error)
 
     async def _write_stream(
         self, group: str, stream: str, items: list[_Item], metrics: Metrics
@@ -205,6 +246,7 @@ class FindingEventWriter:
         except Exception as exc:
             _fail([i.outcome for i in items], _internal(exc, items[0].outcome))
             return
+        items = await self._notify(group, stream, items, metrics)
         batches: list[list[_Item]] = []
         rest = items
         for batch in pack(i.event for i in items):
@@ -235,6 +277,27 @@ class FindingEventWriter:
             else:
                 fresh.append(item)
         return fresh
+
+    async def _notify(
+        self, group: str, stream: str, items: list[_Item], metrics: Metrics
+    ) -> list[_Item]:
+        """Notify, one message per image, the changes worth it; the items still to write (an
+        image whose publish failed has its notified messages failed instead)."""
+        if not self.notifier.policy.enabled:
+            return items
+        changes = [(i.finding, i.region, self._would_become_active(i.finding)) for i in items]
+        failed: set[int] = set()
+
+        async def send(notice: notify.Notice, which: list[int]) -> None:
+            try:
+                await self.notifier.send(notice, metrics)
+            except PipelineError as err:
+                _fail([items[k].outcome for k in which], err)
+                failed.update(which)
+
+        notices = notify.events_notices(self.notifier.policy, group, stream, changes)
+        await asyncio.gather(*(send(notice, which) for notice, which in notices))
+        return [item for k, item in enumerate(items) if k not in failed]
 
     async def _ensure_stream(self, group: str, stream: str) -> bool:
         """True when the stream may hold events already (it existed before this call)."""
@@ -267,6 +330,9 @@ class FindingEventWriter:
             return
         metrics.put_batches += 1
         metrics.log_events += len(batch)
+        watch = self.notifier.policy.watch
+        if watch:
+            metrics.count_watched(watch.watched_in(i.finding.detail) for i in batch)
         for item in batch:
             finding = item.finding
             self._remember(finding.event_id)
@@ -278,9 +344,17 @@ class FindingEventWriter:
             item.outcome.findings = 1
             _finish(item.outcome)
 
-    def _becomes_active(self, finding: FindingEvent) -> bool:
+    def _would_become_active(self, finding: FindingEvent) -> bool:
         """Whether this change makes the finding ACTIVE as far as this container knows (a new
         or reopened finding). An update older than the one known changes nothing."""
+        known = self._states.get(finding.finding_arn)
+        if known is not None and known[1] > finding.updated_at_ms:
+            return False
+        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+
+    def _becomes_active(self, finding: FindingEvent) -> bool:
+        """``_would_become_active``, and this change is now the one known."""
+        becomes = self._would_become_active(finding)
         known = self._states.get(finding.finding_arn)
         if known is not None and known[1] > finding.updated_at_ms:
             return False
@@ -288,7 +362,7 @@ class FindingEventWriter:
         self._states.move_to_end(finding.finding_arn)
         while len(self._states) > _FINDING_STATES_MAX:
             self._states.popitem(last=False)
-        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+        return becomes
 
     def _remember(self, event_id: str) -> None:
         self._logged[event_id] = None

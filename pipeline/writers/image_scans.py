@@ -7,7 +7,9 @@ The order of calls is what makes it safe:
    if it existed, the image is either logged already (its SUMMARY event is there: a duplicate),
    being logged by another consumer (retry later), or abandoned by a dead one (take over);
 3. the other pages, then the severity streams (a stream that exists already is read back and
-   only what is missing is written), then the SUMMARY event: its presence means fully logged.
+   only what is missing is written), then the archive object (with ``ARCHIVE_BUCKET``), then
+   the notification if the image deserves one, then the SUMMARY event: its presence means
+   fully logged (archived and notified).
 A failure releases the claim (a permanent one also removes the streams this attempt created),
 so nothing is left behind and a retry starts clean.
 """
@@ -21,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline import layout
+from pipeline import layout, notify
 from pipeline.aws.clients import Clients
 from pipeline.aws.ecr import ScanFindings, ScanReader
 from pipeline.aws.logs import LogGroupMissing, LogsWriter
+from pipeline.aws.sns import Notifier
 from pipeline.batching import LogEvent, pack
 from pipeline.claims import holder
 from pipeline.concurrency import RateLimiter, run_all
@@ -35,6 +38,7 @@ from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.render import Renderer, image_context, summary_context
 from pipeline.timestamps import log_timestamp
+from pipeline.writers.archive import Archiver
 
 # Fully logged images remembered across warm invocations, so that a duplicate delivery in the
 # same batch (or soon after) is recognised without reading CloudWatch back.
@@ -71,10 +75,18 @@ class _Names:
 class ImageScanWriter:
     """Writes image scans to CloudWatch Logs. Lives across warm invocations (its caches too)."""
 
-    def __init__(self, settings: Settings, clients: Clients, logs: LogsWriter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Clients,
+        logs: LogsWriter,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.settings = settings
         self.clients = clients
         self.logs = logs
+        self.archive = Archiver.of(settings, clients)
+        self.notifier = notifier or Notifier(settings, None)  # None: the watch list counts
         self.ecr_limiter = RateLimiter(settings.ecr_findings_rate)
         self._put_slots = asyncio.Semaphore(settings.max_concurrent_puts)
         self._done: OrderedDict[str, None] = OrderedDict()
@@ -247,11 +259,23 @@ class ImageScanWriter:
             for severity, events in streams.items()
         )
         summary = renderer.summary(summary_fields(result, severities))
+        # Archived before the SUMMARY event: a failed put fails the message for a retry, and an
+        # image whose SUMMARY is logged is never archived again. Every message, even when a
+        # retry wrote only what was missing. Before the notification, so that a failed archive
+        # write does not make its retry notify twice.
+        logged = (event.message for events in streams.values() for event in events)
+        await self.archive.scan(scan, context["account"], logged, summary.text, metrics)
+        # Notified before the SUMMARY event: a failed publish retries the whole image (and
+        # notifies again), a redelivery of a logged image finds its SUMMARY and sends nothing.
+        picked = notify.select(self.notifier.policy, result.findings)
+        notice = notify.scan_notice(context, names.group, picked.entries, severities)
+        await self.notifier.send(notice, metrics)
         await self._put(
             names.group, names.summary_stream, [LogEvent(ts, summary.text, summary.size)], metrics
         )
         outcome.findings = len(result.findings)
         metrics.findings.update(severities)
+        metrics.count_watched(picked.watched)
 
     async def _write_stream(
         self, group: str, stream: str, events: list[LogEvent], claim: _Claim, metrics: Metrics

@@ -27,6 +27,7 @@ COMMANDS = [
     ("dlq", "cancel"),
     ("backfill",),
     ("search",),
+    ("reconcile",),
 ]
 
 

@@ -64,13 +64,14 @@ def test_a_claim_older_than_the_timeout_is_taken_over_once(
 def test_a_takeover_already_taken_is_backed_off_from(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CLAIM_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("CLAIM_TIMEOUT_SECONDS", "3")
     reset_function()
+    assert pipeline.invoke([]) == {"batchItemFailures": []}  # warm: no cold start below
     image = pipeline.image("team/contended", "v1", basic_findings(5, seed=33))
     summary = image.stream("SUMMARY")
     pipeline.logs.create_log_group(logGroupName=image.group)
     pipeline.logs.create_log_stream(logGroupName=image.group, logStreamName=summary)
-    time.sleep(1.2)
+    time.sleep(3.2)
     # A second consumer took the dead one's place just now.
     taken = layout.claim_stream(summary, 1)
     pipeline.logs.create_log_stream(logGroupName=image.group, logStreamName=taken)

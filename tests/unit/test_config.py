@@ -57,6 +57,13 @@ def test_every_variable_is_read() -> None:
         "CLAIM_TIMEOUT_SECONDS": "300",
         "EMIT_METRICS": "false",
         "METRICS_NAMESPACE": "Scans",
+        "ARCHIVE_BUCKET": "org-scan-archive",
+        "ARCHIVE_PREFIX": "scans/",
+        "ARCHIVE_KMS_KEY_ARN": "arn:aws:kms:us-east-1:123456789012:key/efgh",
+        "WATCHED_VULNERABILITIES": "cve-2021-44228,GHSA-jfh8-c2jp-5v3q",
+        "NOTIFY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "NOTIFY_MIN_SEVERITY": "high",
+        "NOTIFY_MAX_MESSAGES": "5",
         "UNRELATED_VARIABLE": "ignored",
     }
     assert load_settings(env).model_dump() == {
@@ -80,6 +87,13 @@ def test_every_variable_is_read() -> None:
         "deadline_margin_ms": 0,
         "emit_metrics": False,
         "metrics_namespace": "Scans",
+        "archive_bucket": "org-scan-archive",
+        "archive_prefix": "scans/",
+        "archive_kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/efgh",
+        "watched_vulnerabilities": ("CVE-2021-44228", "GHSA-jfh8-c2jp-5v3q"),
+        "notify_topic_arn": "arn:aws:sns:eu-west-1:123456789012:findings",
+        "notify_min_severity": "HIGH",
+        "notify_max_messages": 5,
     }
 
 

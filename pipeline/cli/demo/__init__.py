@@ -19,8 +19,10 @@ def demo(
     """Run the pipeline end to end against a local, in-process AWS (moto) and show the result.
 
     Seeds repositories and scanned images, sends their scan events through EventBridge into
-    SQS, drains the queue with the real handler, then prints the log groups and streams, the
-    images that have one CVE, and the dead-letter queue.
+    SQS, drains the queue with the real handler (notifications and the S3 archive on), then
+    prints the log groups and streams, the images that have one CVE, the notifications an
+    SQS subscriber of the topic received, the archive's objects and a query over them, and
+    the dead-letter queue.
     """
     if not all(importlib.util.find_spec(name) for name in ("moto", "flask")):
         raise usage_error(

@@ -4,7 +4,13 @@ A moto server starts in this process. The demo creates the queue, its dead-lette
 the EventBridge rule, seeds ECR with repositories and scanned images (realistic findings, real
 pagination), publishes the scan-complete events to EventBridge, drains the queue through the
 real Lambda handler with the local event source mapping, and then shows what landed in
-CloudWatch Logs, which images have one CVE, and what the dead-letter queue holds and why.
+CloudWatch Logs and which images have one CVE. Then a new CVE is published: Inspector's
+finding events (created, updated, closed; one delivered twice, one late) go the same way, and
+the demo shows which images have it now and one image's current findings. The handler
+notifies an SNS topic (an SQS queue subscribed stands in for the on-call engineer's inbox) and
+archives every logged scan and batch of finding events into a versioned S3 bucket under
+Object Lock: the demo prints what the inbox received, what the bucket holds, and what
+``ecr-findings archive query`` finds there. Last, what the dead-letter queue holds and why.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,25 +31,41 @@ import orjson
 from rich.console import Console
 from rich.rule import Rule
 
-from localaws import LocalAws, registry
+from localaws import LocalAws, landed, registry
 from localaws.env import without_aws
+from pipeline import layout
 from pipeline.cli import output
-from pipeline.cli.demo import show
+from pipeline.cli.demo import archived, inbox, show
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import ScanKind
 from pipeline.function import Function
 
 _WIDTH = 120  # fits the README
 CVE = "CVE-2024-2961"  # glibc iconv() out-of-bounds write: the one the demo searches for
+# The CVE "published" after the initial scans (an id of the future: nothing real has it).
+NEW_CVE = "CVE-2026-4242"
 MAX_RECEIVE_COUNT = 5
+# Notified: CRITICAL findings, and any finding naming a watched id whatever its severity.
+NOTIFY_MIN_SEVERITY = "CRITICAL"
+WATCHED = (CVE, NEW_CVE)
 RULE = "ecr-image-scan-findings"
+# The central rule's pattern (infra/): completed scans, and finding changes of images.
 EVENT_PATTERN = {
-    "source": ["aws.ecr", "aws.inspector2"],
-    "detail-type": ["ECR Image Scan", "Inspector2 Scan"],
-    "detail": {
-        "scan-status": ["COMPLETE", "INITIAL_SCAN_COMPLETE"],
-        "repository-name": [{"exists": True}],
-    },
+    "$or": [
+        {
+            "source": ["aws.ecr", "aws.inspector2"],
+            "detail-type": ["ECR Image Scan", "Inspector2 Scan"],
+            "detail": {
+                "scan-status": ["COMPLETE", "INITIAL_SCAN_COMPLETE"],
+                "repository-name": [{"exists": True}],
+            },
+        },
+        {
+            "source": ["aws.inspector2"],
+            "detail-type": ["Inspector2 Finding"],
+            "detail": {"resources": {"type": ["AWS_ECR_CONTAINER_IMAGE"]}},
+        },
+    ]
 }
 
 
@@ -61,6 +84,7 @@ IMAGES = (
     Image("web/storefront", "v2.14.0", "basic", 45, has_cve=True),
     Image("web/storefront", None, "basic", 18, has_cve=True),
     Image("payments-api", "1.8.3", "enhanced", 60, has_cve=True),
+    Image("auth/gateway", "4.2.0", "enhanced", 9, has_cve=False),
     Image("data/etl/spark-jobs", "3.5.1", "basic", 1_250, has_cve=True),
     Image("tools/debug-shell", "latest", "basic", 6, has_cve=False),
     Image("tools/debug-shell", "nightly", "basic", 0, has_cve=False, scanned=False),
@@ -87,6 +111,9 @@ def run(*, keep_running: bool = False) -> None:
             exports = " ".join(f"{k}={v}" for k, v in aws.env().items() if k in _CLI_ENV)
             out.print(f"  export {exports}", soft_wrap=True, markup=False, highlight=False)
             out.print("  ecr-findings dlq status --queue ecr-findings-dlq", highlight=False)
+            out.print(
+                f"  ecr-findings archive query {CVE} --bucket {archived.BUCKET}", highlight=False
+            )
             out.print("Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
                 while True:
@@ -102,11 +129,21 @@ def _environment(aws: LocalAws) -> Iterator[None]:
     os.environ.update(
         {
             "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-            "EMIT_METRICS": "false",
+            "EMIT_METRICS": "true",  # tallied from the handler's output, not shown
             "FINDINGS_LOG_GROUP_PREFIX": DEFAULT_LOG_GROUP_PREFIX,
+            "ARCHIVE_BUCKET": archived.BUCKET,
+            "ARCHIVE_PREFIX": archived.PREFIX,
+            "NOTIFY_MIN_SEVERITY": NOTIFY_MIN_SEVERITY,
+            "WATCHED_VULNERABILITIES": ",".join(WATCHED),
         }
     )
-    for name in ("LOG_KMS_KEY_ARN", "LOG_RETENTION_DAYS"):
+    for name in (
+        "LOG_KMS_KEY_ARN",
+        "LOG_RETENTION_DAYS",
+        "ARCHIVE_KMS_KEY_ARN",
+        "NOTIFY_MAX_MESSAGES",
+        "NOTIFY_TOPIC_ARN",
+    ):
         os.environ.pop(name, None)
     try:
         yield
@@ -115,20 +152,50 @@ def _environment(aws: LocalAws) -> Iterator[None]:
         os.environ.update(saved)
 
 
+@dataclass
+class Metered:
+    """What the handler's metrics (its EMF lines) counted over the demo's invocations."""
+
+    notifications: int = 0
+    archive_objects: int = 0
+
+    def add(self, document: Mapping[str, Any]) -> None:
+        if document["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[]]:
+            self.notifications += int(document.get("Notifications", 0))
+            self.archive_objects += int(document.get("ArchiveObjects", 0))
+
+
 def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
-    clients = {name: boto3.client(name) for name in ("sqs", "events", "ecr", "logs")}
-    sqs, events, ecr, logs = (clients[n] for n in ("sqs", "events", "ecr", "logs"))
+    names = ("sqs", "events", "ecr", "logs", "sns", "s3", "athena")
+    clients = {name: boto3.client(name) for name in names}
+    sqs, events, ecr, logs, sns, s3 = (clients[n] for n in names[:-1])
+    metered = Metered()
 
     out.print(Rule("1. Infrastructure"))
     queue_url, dlq_url = _queues(sqs)
     os.environ["DEAD_LETTER_QUEUE_URL"] = dlq_url
     _rule(events, sqs, queue_url)
+    on_call = inbox.create(sns, sqs)
+    os.environ["NOTIFY_TOPIC_ARN"] = on_call.topic_arn
+    archived.create_bucket(s3)
     out.print(f"Local AWS (moto) at {aws.endpoint_url}, account 123456789012, {aws.region}")
     out.print(
         f"SQS queue {show.queue_name(queue_url)}, redriven to {show.queue_name(dlq_url)} after "
         f"{MAX_RECEIVE_COUNT} receives"
     )
-    out.print(f"EventBridge rule {RULE}: ECR and Inspector scan-complete events → the queue")
+    out.print(
+        f"EventBridge rule {RULE}: ECR and Inspector scan-complete events, and Inspector "
+        "finding changes of images → the queue"
+    )
+    out.print(
+        f"SNS topic {inbox.TOPIC}, and SQS queue {inbox.INBOX} subscribed to it (what the "
+        "on-call engineer receives)"
+    )
+    out.print(
+        f"Notified: findings at {NOTIFY_MIN_SEVERITY} or above, and any naming a watched "
+        f"vulnerability ({', '.join(WATCHED)})"
+    )
+    out.print(archived.describe_bucket(s3))
 
     out.print(Rule("2. ECR: repositories, images and scans"))
     scan_events = _seed(aws, ecr, out)
@@ -148,15 +215,38 @@ def _scenario(aws: LocalAws, out: Console, function: Function) -> None:
     out.print(f"{len(scan_events)} events published; {depth} messages waiting on the queue")
 
     out.print(Rule("4. Consumer: the Lambda handler, fed by the local event source mapping"))
-    _drain(queue_url, sqs, out, function)
+    _drain(queue_url, sqs, out, function, metered)
+    on_call.collect("After the scans (section 4)")
 
     out.print(Rule("5. CloudWatch Logs: what landed"))
-    show.logs_landed(logs, out)
+    largest = max(IMAGES, key=lambda i: i.findings)  # its findings take several pages
+    show.logs_landed(logs, out, largest.repository)
 
     out.print(Rule(f"6. $ ecr-findings search {CVE}"))
     show.cve_search(logs, out, CVE)
 
-    out.print(Rule("7. $ ecr-findings dlq status / dlq peek"))
+    out.print(Rule(f"7. Continuous scanning: {NEW_CVE} is published"))
+    _publish_new_cve(events, sqs, logs, queue_url, out, function, metered)
+    on_call.collect("After the finding events (section 7)")
+
+    out.print(Rule(f"8. $ ecr-findings search {NEW_CVE} --status all"))
+    show.cve_search(logs, out, NEW_CVE, statuses=None)
+
+    gateway = f"{_GATEWAY.repository}:{_GATEWAY.tag}"
+    out.print(Rule(f"9. $ ecr-findings image {gateway}"))
+    show.image_view(logs, out, gateway)
+
+    out.print(Rule("10. Notifications: what the on-call engineer receives"))
+    inbox.show(out, on_call, metered.notifications, in_full=_GATEWAY.repository)
+
+    out.print(Rule("11. S3 archive"))
+    smallest = min((i for i in IMAGES if i.scanned and not i.deleted), key=lambda i: i.findings)
+    archived.show_objects(out, s3, metered.archive_objects, smallest.repository)
+
+    out.print(Rule(f"12. $ ecr-findings archive query {CVE}"))
+    archived.show_query(out, s3, clients["athena"], CVE)
+
+    out.print(Rule("13. $ ecr-findings dlq status / dlq peek"))
     show.dead_letters(sqs, dlq_url, out)
 
 
@@ -187,6 +277,8 @@ def _digest(image: Image) -> str:
 
 
 def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
+    # The initial scans finished an hour ago; the new CVE is published after them.
+    scanned_at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     grid = output.table("Repository", "Tag", "Digest", "Scan", "Findings", "Note")
     scan_events = []
     for repository in sorted({i.repository for i in IMAGES}):
@@ -212,6 +304,7 @@ def _seed(aws: LocalAws, ecr: Any, out: Console) -> list[dict[str, Any]]:
                 digest=digest,
                 tags=pushed.tags,
                 severity_counts=pushed.scan.severity_counts if pushed.scan else None,
+                time=scanned_at,
             )
         )
         grid.add_row(
@@ -253,7 +346,103 @@ def _publish(events: Any, scan_events: list[dict[str, Any]]) -> None:
             raise RuntimeError(f"EventBridge refused events: {answer['Entries']}")
 
 
-def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
+@dataclass(frozen=True)
+class Change:
+    """One finding change Inspector announces, and what the demo says of it."""
+
+    image: Image
+    status: str
+    severity: str
+    minutes: int  # updatedAt, minutes after the CVE was published
+    note: str
+
+
+# In the order they arrive. Inspector re-evaluates the images already scanned: the CVE is in
+# two repositories; one image's finding is raised to CRITICAL, the other's closes (the package
+# is not loaded after all); a late copy of an earlier update arrives after the closure.
+_PAYMENTS = next(i for i in IMAGES if i.repository == "payments-api")
+_GATEWAY = next(i for i in IMAGES if i.repository == "auth/gateway")
+CHANGES = (
+    Change(_PAYMENTS, "ACTIVE", "HIGH", 1, "created"),
+    Change(_GATEWAY, "ACTIVE", "HIGH", 1, "created"),
+    Change(_GATEWAY, "ACTIVE", "CRITICAL", 5, "updated: exploit published"),
+    Change(_PAYMENTS, "CLOSED", "HIGH", 10, "closed"),
+)
+_LATE = Change(_PAYMENTS, "ACTIVE", "MEDIUM", 3, "an older update, arriving late")
+_TWICE = CHANGES[2]  # delivered a second time (same EventBridge id)
+
+
+def _finding_event(change: Change, published: datetime) -> dict[str, Any]:
+    image = change.image
+    when = published + timedelta(minutes=change.minutes)
+    return registry.finding_event(
+        repository=image.repository,
+        digest=_digest(image),
+        tags=[image.tag] if image.tag else [],
+        status=change.status,
+        severity=change.severity,
+        vulnerability_id=NEW_CVE,
+        package="openssl",
+        updated_at=when,
+        time=when,
+    )
+
+
+def _publish_new_cve(
+    events: Any,
+    sqs: Any,
+    logs: Any,
+    queue_url: str,
+    out: Console,
+    function: Function,
+    metered: Metered,
+) -> None:
+    published = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
+    grid = output.table("updatedAt", "Repository", "Tag", "Status", "Severity", "Change")
+    arrivals = [
+        *((c, c.note) for c in CHANGES),
+        (_TWICE, "the update again (same event id)"),
+        (_LATE, _LATE.note),
+    ]
+    for change, note in arrivals:
+        when = published + timedelta(minutes=change.minutes)
+        grid.add_row(
+            when.strftime("%H:%M:%S"),
+            change.image.repository,
+            change.image.tag or "untagged",
+            change.status,
+            change.severity,
+            note,
+        )
+    out.print("Inspector re-evaluates the scanned images; its finding events, in arrival order:")
+    out.print(grid)
+    _publish(events, [_finding_event(c, published) for c in CHANGES])
+    _drain(queue_url, sqs, out, function, metered)
+    # EventBridge delivers at least once: the update again, with the id it had.
+    again = _finding_event(_TWICE, published)
+    again["id"] = _logged_event_id(logs, _TWICE)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(again))
+    _publish(events, [_finding_event(_LATE, published)])
+    _drain(queue_url, sqs, out, function, metered)
+    out.print(
+        "Every change is logged once, in the order it came; the current state of a finding is "
+        "its latest updatedAt."
+    )
+
+
+def _logged_event_id(logs: Any, change: Change) -> str:
+    """The EventBridge id of a logged finding event (the one this change produced)."""
+    group = DEFAULT_LOG_GROUP_PREFIX + change.image.repository
+    for stream in landed.stream_names(logs, group):
+        if stream.startswith(f"{layout.FINDING_EVENTS}-"):
+            for message in landed.messages(logs, group, stream):
+                finding = orjson.loads(message)
+                if finding.get("severity") == change.severity:
+                    return str(finding["imageContext"]["eventId"])
+    raise RuntimeError(f"the finding event of {change.image.repository} was not logged")
+
+
+def _drain(queue_url: str, sqs: Any, out: Console, function: Function, metered: Metered) -> None:
     from pipeline.queue_runner import drive
 
     outcomes: Counter[str] = Counter()
@@ -266,6 +455,8 @@ def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
             response = function.handle(event, context)
         for line in buffer.getvalue().splitlines():
             record = orjson.loads(line) if line.startswith("{") else {}
+            if "_aws" in record:
+                metered.add(record)
             if "outcome" in record:
                 outcomes[record["outcome"]] += 1
                 if record.get("reason"):
@@ -275,7 +466,8 @@ def _drain(queue_url: str, sqs: Any, out: Console, function: Function) -> None:
     started = time.monotonic()
     stats = drive(queue_url, handler=quiet_handler, sqs=sqs, idle_polls=2)
     out.print(
-        f"{stats.batches} batches, {stats.received} deliveries in "
+        f"{stats.batches} {'batch' if stats.batches == 1 else 'batches'}, "
+        f"{stats.received} deliveries in "
         f"{time.monotonic() - started:.1f} s: "
         + ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
     )

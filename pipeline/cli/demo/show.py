@@ -11,9 +11,12 @@ from rich.console import Console
 
 from pipeline import layout
 from pipeline.cli import output
-from pipeline.cli.search import print_hits
+from pipeline.cli.image import print_image
+from pipeline.cli.search import print_hidden, print_hits
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.ops import dlq as dlq_ops
+from pipeline.ops.current import ACTIVE
+from pipeline.ops.image import ImageReader, parse_ref
 from pipeline.ops.search import Searcher
 
 
@@ -21,7 +24,8 @@ def queue_name(queue_url: str) -> str:
     return queue_url.rsplit("/", 1)[-1]
 
 
-def logs_landed(logs: Any, out: Console) -> None:
+def logs_landed(logs: Any, out: Console, example: str) -> None:
+    """Events per severity stream of every image; the streams of the ``example`` repository."""
     groups = [
         g["logGroupName"]
         for page in logs.get_paginator("describe_log_groups").paginate(
@@ -41,7 +45,7 @@ def logs_landed(logs: Any, out: Console) -> None:
     severities = tuple(columns)
     out.print(f"Log groups {DEFAULT_LOG_GROUP_PREFIX}<repository>, events per severity stream:")
     grid = output.table("Repository", "Image", *columns.values(), "Streams")
-    example: list[str] = []
+    example_names: list[str] = []
     for group in groups:
         per_image: dict[str, Counter[str]] = defaultdict(Counter)
         for event in _events(logs, group):
@@ -56,11 +60,11 @@ def logs_landed(logs: Any, out: Console) -> None:
                 *(str(counts.get(s, "")) for s in severities),
                 str(sum(1 for n in names if n.partition("-")[2] == image)),
             )
-        if not example and names:
-            example = names
+        if group == DEFAULT_LOG_GROUP_PREFIX + example:
+            example_names = names
     out.print(grid)
     out.print("Streams of one image (SUMMARY is written last: its presence means fully logged):")
-    for name in example:
+    for name in example_names:
         out.print(f"  {name}")
 
 
@@ -92,9 +96,21 @@ def _image_label(stream_suffix: str) -> tuple[str, str]:
     return parsed.tag, layout.digest_hex(parsed.digest)[:12]
 
 
-def cve_search(logs: Any, out: Console, cve: str) -> None:
-    result = Searcher(logs, DEFAULT_LOG_GROUP_PREFIX, rate=20, concurrency=4).search(cve)
-    print_hits(out, cve, result)
+def cve_search(
+    logs: Any, out: Console, cve: str, statuses: tuple[str, ...] | None = (ACTIVE,)
+) -> None:
+    searcher = Searcher(logs, DEFAULT_LOG_GROUP_PREFIX, rate=20, concurrency=4)
+    result = searcher.search(cve, statuses=statuses)
+    if result.hits:
+        print_hits(out, cve, result)
+    else:
+        out.print(f"No image has {cve} now.")
+        print_hidden(out, result)
+
+
+def image_view(logs: Any, out: Console, ref: str) -> None:
+    reader = ImageReader(logs, DEFAULT_LOG_GROUP_PREFIX, rate=20)
+    print_image(out, reader.read(parse_ref(ref), (ACTIVE,)))
 
 
 def _short(text: str, width: int = 46) -> str:
