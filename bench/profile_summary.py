@@ -81,7 +81,7 @@ def summary(path: str, findings: int, unit: str = "finding") -> str:
     layers = by_layer(stats)
     total = sum(t for _, t in layers) or 1.0
     per = 1e6 / findings if findings else 0.0
-    lines = [f"CPU by layer (own time; total {total:.2f} s, {total * per:.1f} us a {unit}):"]
+    lines = [f"CPU by layer (own time; total {total:.2f} s, {total * per:.1f} us per {unit}):"]
     for layer, seconds in layers:
         share, each = seconds / total, seconds * per
         lines.append(f"  {layer:<48} {seconds:6.2f} s  {share:6.1%}  {each:6.1f} us/{unit}")
