@@ -401,13 +401,19 @@ def _entry_lines(e: Entry) -> list[str]:
 
 
 def _what(notice: Notice, min_severity: str) -> str:
-    at_or_above = sum(
-        layout.severity_rank(e.severity) <= layout.severity_rank(min_severity)
-        for e in notice.entries
-    )
-    parts = [f"{_plural(at_or_above, 'finding')} at {min_severity} or above"]
-    if notice.watched:
-        parts.append(f"{notice.watched:,} naming a watched vulnerability")
+    """What the notice lists, each finding counted once: "3 findings at CRITICAL or above (1
+    watched) and 2 more naming a watched vulnerability", "1 finding naming a watched …"."""
+    rank = layout.severity_rank(min_severity)
+    above = [e for e in notice.entries if layout.severity_rank(e.severity) <= rank]
+    watched_above = sum(e.watched for e in above)
+    watched_below = notice.watched - watched_above
+    parts = []
+    if above:
+        marked = f" ({watched_above:,} watched)" if watched_above else ""
+        parts.append(f"{_plural(len(above), 'finding')} at {min_severity} or above{marked}")
+    if watched_below:
+        count = f"{watched_below:,} more" if parts else _plural(watched_below, "finding")
+        parts.append(f"{count} naming a watched vulnerability")
     what = " and ".join(parts)
     if notice.kind == "scan":
         return f"A new scan of this image logged {what}."

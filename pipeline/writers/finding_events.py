@@ -285,7 +285,20 @@ class FindingEventWriter:
         image whose publish failed has its notified messages failed instead)."""
         if not self.notifier.policy.enabled:
             return items
-        changes = [(i.finding, i.region, self._would_become_active(i.finding)) for i in items]
+        # A change a later one of the same batch supersedes (created, then closed) is not news.
+        latest: dict[str, int] = {}
+        for i in items:
+            arn, at = i.finding.finding_arn, i.finding.updated_at_ms
+            latest[arn] = max(at, latest.get(arn, at))
+        changes = [
+            (
+                i.finding,
+                i.region,
+                i.finding.updated_at_ms >= latest[i.finding.finding_arn]
+                and self._would_become_active(i.finding),
+            )
+            for i in items
+        ]
         failed: set[int] = set()
 
         async def send(notice: notify.Notice, which: list[int]) -> None:

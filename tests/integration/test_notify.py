@@ -440,6 +440,35 @@ def test_finding_events_are_notified_per_image(
     assert len(topic.received()) == 1
 
 
+def test_a_finding_created_and_closed_in_one_batch_is_not_notified(
+    pipeline: Pipeline, topic: Topic
+) -> None:
+    arn = "arn:aws:inspector2:us-east-1:123456789012:finding/" + "c" * 32
+
+    def change(status: str, seconds: int) -> str:
+        return json.dumps(
+            finding_event(
+                repository="team/api",
+                digest=DIGEST_A,
+                finding_arn=arn,
+                severity="CRITICAL",
+                status=status,
+                updated_at=now_minus(seconds),
+            )
+        )
+
+    # The closure is delivered first, the creation after it: order in the batch is not time.
+    bodies = [change("CLOSED", 10), change("ACTIVE", 40)]
+    assert pipeline.invoke(bodies) == {"batchItemFailures": []}
+    assert {o["outcome"] for o in pipeline.outcomes().values()} == {"done"}
+    assert topic.received() == []
+
+    # A later reopening is news again.
+    assert pipeline.invoke([change("ACTIVE", 5)]) == {"batchItemFailures": []}
+    [envelope] = topic.received()
+    assert envelope["Subject"] == "CRITICAL: 1 new finding in team/api:untagged"
+
+
 def test_a_watched_finding_event_is_notified_and_counted(
     pipeline: Pipeline, topic: Topic, monkeypatch: pytest.MonkeyPatch
 ) -> None:

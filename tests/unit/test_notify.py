@@ -212,7 +212,8 @@ def test_a_watched_low_finding_is_notified_and_marked() -> None:
     assert message.subject == "LOW: 1 new finding (1 watched) in payments-api:1.8.3"
     assert message.attributes["severity"] == "LOW"
     assert "CVE-2021-44228  (watched)" in message.text
-    assert "0 findings at CRITICAL or above and 1 naming a watched vulnerability" in message.text
+    assert "logged 1 finding naming a watched vulnerability." in message.text
+    assert "0 findings" not in message.text
 
 
 def test_an_untagged_image_is_named_so() -> None:
@@ -481,3 +482,19 @@ def test_nothing_to_count_emits_no_new_metric() -> None:
         if not d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]
     ]
     assert not {"WatchedFindings", "Notifications", "NotificationsSuppressed"} & set(totals)
+
+
+def test_the_first_line_counts_each_finding_once() -> None:
+    watched = policy("CRITICAL", ("CVE-2021-44228",))
+    both = scan_message(
+        [basic("CVE-2021-44228", "CRITICAL"), basic("CVE-2024-0001", "CRITICAL")], watched
+    )
+    apart = scan_message(
+        [basic("CVE-2021-44228", "LOW"), basic("CVE-2024-0001", "CRITICAL")], watched
+    )
+    assert both is not None and apart is not None
+    assert "logged 2 findings at CRITICAL or above (1 watched)." in both.text
+    assert (
+        "logged 1 finding at CRITICAL or above and 1 more naming a watched vulnerability."
+        in apart.text
+    )
