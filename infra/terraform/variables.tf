@@ -319,7 +319,8 @@ variable "archive_object_lock_mode" {
   default     = null
 
   validation {
-    condition     = var.archive_object_lock_mode == null || contains(["GOVERNANCE", "COMPLIANCE"], var.archive_object_lock_mode)
+    # Not "null || contains(...)": Terraform evaluates both sides, and contains() refuses null.
+    condition     = var.archive_object_lock_mode == null ? true : contains(["GOVERNANCE", "COMPLIANCE"], var.archive_object_lock_mode)
     error_message = "archive_object_lock_mode: GOVERNANCE, COMPLIANCE or null."
   }
 }
