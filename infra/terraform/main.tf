@@ -770,6 +770,8 @@ resource "aws_glue_catalog_table" "archive" {
     "projection.date.format"        = "yyyy-MM-dd"
     "projection.date.interval"      = "1"
     "projection.date.interval.unit" = "DAYS"
+    # Athena skips objects in Deep Archive; once restored, it reads them.
+    "read_restored_glacier_objects" = "true"
     "storage.location.template"     = "s3://${local.archive_bucket}/${var.archive_prefix}kind=$${kind}/date=$${date}/"
   }
 
