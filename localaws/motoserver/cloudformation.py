@@ -42,8 +42,9 @@ def _bucket_settings(bucket: Any, properties: Any, account: str, region: str) ->
             name,
             lock_enabled=True,
             mode=default.get("Mode"),
-            days=int(default["Days"]) if "Days" in default else None,
-            years=int(default["Years"]) if "Years" in default else None,
+            # moto adds both to the retention date: the one not given is 0, not None.
+            days=int(default.get("Days", 0)),
+            years=int(default.get("Years", 0)),
         )
     block = properties.get("PublicAccessBlockConfiguration")
     if block:
