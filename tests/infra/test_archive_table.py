@@ -21,8 +21,9 @@ from iac_model import template
 from localaws.finding_examples import DOCUMENTED_JAVA_FORMAT, DOCUMENTED_US_FORMAT
 from localaws.findings import basic_findings, enhanced_findings
 from localaws.registry import scan_event
-from pipeline import events
+from pipeline import archive, events
 from pipeline.aws.ecr import ScanFindings
+from pipeline.ops import archive_query
 from pipeline.render import Renderer, image_context
 from pipeline.writers.finding_events import finding_context
 from pipeline.writers.image_scans import summary_fields
@@ -200,6 +201,24 @@ def test_the_query_relies_on_columns_the_table_has() -> None:
     assert f'FROM "{archive_table()["Name"]}"' in sql
 
 
+def test_the_operators_query_reads_the_table_the_stack_creates() -> None:
+    """``ecr-findings archive query`` defaults to the stack's default database and table, and
+    asks only for columns and fields the table has."""
+    parameters = template()["Parameters"]
+    assert parameters["ArchiveDatabaseName"]["Default"] == archive_query.DEFAULT_DATABASE
+    assert parameters["ArchiveTableName"]["Default"] == archive_query.DEFAULT_TABLE
+    table = archive_table()
+    columns = {c["Name"]: hive_type(c["Type"]) for c in table["StorageDescriptor"]["Columns"]}
+    columns |= {k["Name"]: hive_type(k["Type"]) for k in table["PartitionKeys"]}
+    sql = archive_query.athena_sql("CVE-2021-44228", "ecr_findings", "archive", None, None)
+    for column, field in re.findall(r"\b(imagecontext|packagevulnerabilitydetails)\.(\w+)", sql):
+        assert field in columns[column][1], f"{column}.{field}"
+    packages = columns["packagevulnerabilitydetails"][1]["vulnerablepackages"][1][1]
+    assert {"name", "version"} <= set(packages)  # p.name, p.version
+    assert columns["attributes"] == ("array", ("struct", {"key": "string", "value": "string"}))
+    assert {"name", "severity", "kind", "date"} <= set(columns)
+
+
 # ---------------------------------------------------------------------------- where it is
 
 
@@ -259,7 +278,6 @@ def test_a_partitions_location_holds_the_keys_of_its_kind_and_day(prefix: str) -
 def test_the_functions_keys_are_in_their_partitions(kind: str, day: Any, repository: str) -> None:
     """Keys as the archive writes them (pipeline.archive) land in their partition's location,
     and in no other partition's."""
-    archive = pytest.importorskip("pipeline.archive", reason="the archive writer is not merged")
     table = archive_table()
     key = archive.ObjectKey(
         prefix=PREFIX,
