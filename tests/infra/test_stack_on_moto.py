@@ -534,4 +534,5 @@ def test_the_deployed_handler_archives_a_scan_and_notifies(
     attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
     assert attributes["severity"] == "CRITICAL"
     assert attributes["repository"] == repository
+    assert attributes["account"] == lines[-1]["imageContext"]["account"]
     assert "CVE-2021-44228" in notification["Message"]
