@@ -13,6 +13,48 @@ locals {
   use_kms     = var.create_kms_key || var.kms_key_arn != null
   kms_key_arn = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 
+  # Findings notifications (optional): a created topic or a given one, and its key if any.
+  notify             = var.create_notify_topic || var.notify_topic_arn != null
+  notify_topic_arn   = var.create_notify_topic ? aws_sns_topic.notify[0].arn : var.notify_topic_arn
+  notify_kms_key_arn = var.notify_topic_kms_key_arn != null ? var.notify_topic_kms_key_arn : local.notify_module_key
+  notify_module_key  = var.create_notify_topic && local.use_kms ? local.kms_key_arn : null
+  # The function publishes as a principal of this account, which SNS's AWS managed key admits
+  # (CloudWatch alarms are not: the alarm topic never uses it).
+  notify_topic_key = local.use_kms ? local.kms_key_arn : "alias/aws/sns"
+
+  # The findings archive (optional): a created bucket or a given one, and its key if any.
+  archive             = var.create_archive_bucket || var.archive_bucket_name != null
+  archive_bucket      = var.create_archive_bucket ? aws_s3_bucket.archive[0].id : var.archive_bucket_name
+  archive_sse_kms     = var.create_archive_bucket && var.archive_encryption == "SSE-KMS"
+  archive_kms_key_arn = var.archive_kms_key_arn != null ? var.archive_kms_key_arn : local.archive_module_key
+  archive_module_key  = local.archive_sse_kms && local.use_kms ? local.kms_key_arn : null
+  archive_object_lock = var.create_archive_bucket && var.archive_object_lock_mode != null
+  archive_query_group = local.archive && var.archive_query_results_location != null
+
+  # The function's Findings metric (EMF) by Severity, summed over every severity at or above
+  # the alarm's threshold (the order is pipeline.layout.SEVERITY_ORDER; UNTRIAGED counts only
+  # with UNDEFINED, i.e. everything).
+  # The archive's JSON lines are heterogeneous (basic and enhanced findings, finding events,
+  # the scan's summary): the common top-level fields, lower-case as Glue keeps them; the OpenX
+  # SerDe matches them to the JSON keys regardless of case.
+  archive_columns = [
+    { name = "name", type = "string" },
+    { name = "severity", type = "string" },
+    { name = "uri", type = "string" },
+    { name = "description", type = "string" },
+    { name = "attributes", type = "array<struct<key:string,value:string>>" },
+    { name = "packagevulnerabilitydetails", type = "struct<vulnerabilityid:string,source:string,sourceurl:string,vendorseverity:string,vendorcreatedat:string,vendorupdatedat:string,referenceurls:array<string>,relatedvulnerabilities:array<string>,cvss:array<struct<basescore:double,scoringvector:string,source:string,version:string>>,vulnerablepackages:array<struct<name:string,version:string,epoch:int,release:string,arch:string,packagemanager:string,filepath:string,fixedinversion:string,remediation:string,sourcelayerhash:string>>>" },
+    { name = "findingarn", type = "string" },
+    { name = "status", type = "string" },
+    { name = "title", type = "string" },
+    { name = "updatedat", type = "string" },
+    { name = "imagecontext", type = "struct<account:string,region:string,repository:string,imagedigest:string,imagetags:array<string>,scantime:string,scankind:string,eventkind:string,eventid:string,eventtime:string,updatedat:string>" },
+  ]
+
+  metrics_namespace         = "ECRFindingsLogger"
+  severity_order            = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED", "UNDEFINED"]
+  findings_alarm_severities = slice(local.severity_order, 0, index(local.severity_order, var.findings_alarm_severity) + 1)
+
   notify_alarms   = var.create_alarm_topic || var.alarm_topic_arn != null
   alarm_topic_arn = var.create_alarm_topic ? aws_sns_topic.alarms[0].arn : var.alarm_topic_arn
   alarm_actions   = local.notify_alarms ? [local.alarm_topic_arn] : []
@@ -79,6 +121,14 @@ locals {
     LOG_RETENTION_DAYS = var.findings_log_retention_days > 0 ? tostring(var.findings_log_retention_days) : null
     LOG_KMS_KEY_ARN    = local.use_kms ? local.kms_key_arn : null
     ECR_READ_ROLE_ARN  = var.ecr_read_role_arn
+    # The CloudFormation parameter's comma-separated form.
+    WATCHED_VULNERABILITIES = length(var.watched_vulnerabilities) > 0 ? join(",", var.watched_vulnerabilities) : null
+    NOTIFY_TOPIC_ARN        = local.notify ? local.notify_topic_arn : null
+    NOTIFY_MIN_SEVERITY     = local.notify ? var.notify_min_severity : null
+    NOTIFY_MAX_MESSAGES     = local.notify ? tostring(var.notify_max_messages) : null
+    ARCHIVE_BUCKET          = local.archive ? local.archive_bucket : null
+    ARCHIVE_PREFIX          = local.archive ? var.archive_prefix : null
+    ARCHIVE_KMS_KEY_ARN     = local.archive ? local.archive_kms_key_arn : null
   }
   environment = merge(
     local.environment_base,
@@ -153,7 +203,7 @@ data "aws_iam_policy_document" "key" {
 resource "aws_kms_key" "this" {
   count = var.create_kms_key ? 1 : 0
 
-  description         = "${var.name}: queues, findings log groups and alarm topic"
+  description         = "${var.name}: queues, log groups, topics and findings archive"
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.key[0].json
   # The findings log groups outlive the module (the function creates them) and stay readable
@@ -421,6 +471,53 @@ data "aws_iam_policy_document" "function" {
       resources = [local.ecr_read_roles]
     }
   }
+
+  dynamic "statement" {
+    for_each = local.notify ? [1] : []
+    content {
+      sid       = "PublishFindingsNotifications"
+      actions   = ["sns:Publish"]
+      resources = [local.notify_topic_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.notify && local.notify_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "UseNotifyTopicKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [local.notify_kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
+  # Write-once puts (If-None-Match) under the prefix: no read, list or delete.
+  dynamic "statement" {
+    for_each = local.archive ? [1] : []
+    content {
+      sid       = "WriteArchiveObjects"
+      actions   = ["s3:PutObject"]
+      resources = ["arn:${local.partition}:s3:::${local.archive_bucket}/${var.archive_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.archive && local.archive_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "UseArchiveKey"
+      actions   = ["kms:GenerateDataKey"]
+      resources = [local.archive_kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "this" {
@@ -475,6 +572,26 @@ resource "aws_lambda_function" "this" {
       condition     = !(var.create_alarm_topic && var.alarm_topic_arn != null)
       error_message = "Set create_alarm_topic = true or alarm_topic_arn, not both."
     }
+    precondition {
+      condition     = !(var.create_notify_topic && var.notify_topic_arn != null)
+      error_message = "Set create_notify_topic = true or notify_topic_arn, not both."
+    }
+    precondition {
+      condition     = var.notify_topic_kms_key_arn == null || local.notify
+      error_message = "notify_topic_kms_key_arn needs create_notify_topic = true or notify_topic_arn."
+    }
+    precondition {
+      condition     = (var.archive_kms_key_arn == null && var.archive_query_results_location == null) || local.archive
+      error_message = "archive_kms_key_arn and archive_query_results_location need create_archive_bucket = true or archive_bucket_name."
+    }
+    precondition {
+      condition     = var.archive_object_lock_mode == null || var.create_archive_bucket
+      error_message = "archive_object_lock_mode applies to the bucket the module creates."
+    }
+    precondition {
+      condition     = !(var.create_archive_bucket && var.archive_encryption == "SSE-S3" && var.archive_kms_key_arn != null)
+      error_message = "archive_encryption = \"SSE-S3\" takes no archive_kms_key_arn."
+    }
   }
 }
 
@@ -489,6 +606,251 @@ resource "aws_lambda_event_source_mapping" "this" {
   scaling_config {
     maximum_concurrency = var.maximum_concurrency
   }
+}
+
+# ------------------------------------------------------------------ notifications (optional)
+
+resource "aws_sns_topic" "notify" {
+  count = var.create_notify_topic ? 1 : 0
+
+  name              = "${var.name}-findings"
+  kms_master_key_id = var.notify_topic_kms_key_arn != null ? var.notify_topic_kms_key_arn : local.notify_topic_key
+  tags              = var.tags
+}
+
+# ------------------------------------------------------------------ archive (optional)
+
+# The record kept for compliance: `terraform destroy` fails while it holds objects (no
+# force_destroy), as CloudFormation retains it.
+resource "aws_s3_bucket" "archive" {
+  #checkov:skip=CKV_AWS_18:Object-level access to the archive is recorded with CloudTrail data events (docs/deploy.md); server access logs would need a second bucket of their own.
+  #checkov:skip=CKV_AWS_144:Cross-region replication needs a second bucket in another region; add a replication rule of your own where a second copy is required.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to new archive objects; event notifications would have no consumer.
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket              = var.archive_bucket_name
+  object_lock_enabled = local.archive_object_lock ? true : null
+  tags                = var.tags
+}
+
+resource "aws_s3_bucket_versioning" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "archive" {
+  count = local.archive_object_lock ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  rule {
+    default_retention {
+      mode = var.archive_object_lock_mode
+      days = var.archive_object_lock_days
+    }
+  }
+  depends_on = [aws_s3_bucket_versioning.archive]
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = var.archive_encryption == "SSE-KMS" ? "aws:kms" : "AES256"
+      kms_master_key_id = local.archive_kms_key_arn
+    }
+    bucket_key_enabled = var.archive_encryption == "SSE-KMS" ? true : null
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket                  = aws_s3_bucket.archive[0].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  rule {
+    id     = "archive-storage-class"
+    status = "Enabled"
+    filter {
+      prefix = var.archive_prefix
+    }
+    transition {
+      storage_class = var.archive_transition_storage_class
+      days          = var.archive_transition_days
+    }
+  }
+  # The function's puts are single requests; this only reclaims what another writer left.
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+    filter {}
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+  depends_on = [aws_s3_bucket_versioning.archive]
+}
+
+data "aws_iam_policy_document" "archive_bucket" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  statement {
+    sid       = "DenyUnencryptedTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.archive[0].arn, "${aws_s3_bucket.archive[0].arn}/*"]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "archive" {
+  count = var.create_archive_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.archive[0].id
+  policy = data.aws_iam_policy_document.archive_bucket[0].json
+  # The policy after the public access block, which would otherwise race it.
+  depends_on = [aws_s3_bucket_public_access_block.archive]
+}
+
+resource "aws_glue_catalog_database" "archive" {
+  count = local.archive ? 1 : 0
+
+  name        = var.archive_database_name
+  description = "${var.name}: the findings archive (one JSON line per finding, then the scan's summary)"
+}
+
+# Partition projection computes each partition's location from the query: no crawler and no
+# partitions to add. A partition (kind, day) holds the account=/region=/repository= folders
+# below it, which Athena reads too: the account, region and repository are in imagecontext.
+resource "aws_glue_catalog_table" "archive" {
+  count = local.archive ? 1 : 0
+
+  name          = var.archive_table_name
+  database_name = aws_glue_catalog_database.archive[0].name
+  description   = "Archived findings, one row per logged finding or scan summary, by kind (scan, finding) and UTC day."
+  table_type    = "EXTERNAL_TABLE"
+  parameters = {
+    "classification"                = "json"
+    "projection.enabled"            = "true"
+    "projection.kind.type"          = "enum"
+    "projection.kind.values"        = "scan,finding"
+    "projection.date.type"          = "date"
+    "projection.date.range"         = "2020-01-01,NOW"
+    "projection.date.format"        = "yyyy-MM-dd"
+    "projection.date.interval"      = "1"
+    "projection.date.interval.unit" = "DAYS"
+    # Athena skips objects in Deep Archive; once restored, it reads them.
+    "read_restored_glacier_objects" = "true"
+    "storage.location.template"     = "s3://${local.archive_bucket}/${var.archive_prefix}kind=$${kind}/date=$${date}/"
+  }
+
+  partition_keys {
+    name = "kind"
+    type = "string"
+  }
+  partition_keys {
+    name = "date"
+    type = "string"
+  }
+
+  storage_descriptor {
+    location      = "s3://${local.archive_bucket}/${var.archive_prefix}"
+    input_format  = "org.apache.hadoop.mapred.TextInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+    ser_de_info {
+      serialization_library = "org.openx.data.jsonserde.JsonSerDe"
+      parameters = {
+        "ignore.malformed.json" = "true"
+      }
+    }
+    dynamic "columns" {
+      for_each = local.archive_columns
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
+  }
+}
+
+resource "aws_athena_workgroup" "archive" {
+  count = local.archive_query_group ? 1 : 0
+
+  name        = var.name
+  description = "${var.name}: queries of the findings archive"
+  state       = "ENABLED"
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    result_configuration {
+      output_location = var.archive_query_results_location
+      encryption_configuration {
+        encryption_option = local.use_kms ? "SSE_KMS" : "SSE_S3"
+        kms_key_arn       = local.use_kms ? local.kms_key_arn : null
+      }
+    }
+  }
+  tags = var.tags
+}
+
+# A parameterised query: the Athena console asks for the values, the API takes them as
+# execution parameters.
+resource "aws_athena_named_query" "images_with_vulnerability" {
+  count = local.archive ? 1 : 0
+
+  name        = "${var.name}: images with a vulnerability"
+  description = "Every archived image whose findings name a vulnerability id between two days (parameters, quoted - the id, the first day, the last day)."
+  database    = aws_glue_catalog_database.archive[0].name
+  workgroup   = local.archive_query_group ? aws_athena_workgroup.archive[0].id : null
+  query       = <<-EOT
+    -- Every archived image whose findings name a vulnerability id, in every account,
+    -- region and repository, between two UTC days. Parameters, quoted: the id, the first
+    -- day, the last day, e.g. 'CVE-2021-44228', '2024-01-01', '2024-12-31'.
+    SELECT imagecontext.account AS account,
+           imagecontext.region AS region,
+           imagecontext.repository AS repository,
+           imagecontext.imagedigest AS image_digest,
+           array_join(arbitrary(imagecontext.imagetags), ',') AS image_tags,
+           array_join(array_agg(DISTINCT severity), ',') AS severities,
+           min("date") AS first_day,
+           max("date") AS last_day
+    FROM "${var.archive_table_name}"
+    WHERE ? IN (name, packagevulnerabilitydetails.vulnerabilityid)
+      AND "date" BETWEEN ? AND ?
+    GROUP BY 1, 2, 3, 4
+    ORDER BY last_day DESC, repository, image_digest
+  EOT
 }
 
 # ------------------------------------------------------------------ alarms
@@ -552,5 +914,57 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
+  tags                = var.tags
+}
+
+# The function's Findings metric (EMF) by Severity, summed over the severities at or above the
+# threshold (local.findings_alarm_severities).
+resource "aws_cloudwatch_metric_alarm" "new_findings" {
+  alarm_name          = "${var.name}-new-findings"
+  alarm_description   = "New findings of severity ${var.findings_alarm_severity} or higher were logged in the last 5 minutes: image scans, and findings that became active under continuous scanning. Read them in the findings log groups (SUMMARY streams first) or the notification topic."
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "new_findings"
+    label       = "New findings, ${var.findings_alarm_severity} or higher"
+    expression  = "SUM(METRICS())"
+    return_data = true
+  }
+
+  dynamic "metric_query" {
+    for_each = local.findings_alarm_severities
+    content {
+      id          = lower(metric_query.value)
+      return_data = false
+      metric {
+        namespace   = local.metrics_namespace
+        metric_name = "Findings"
+        dimensions  = { Severity = metric_query.value }
+        period      = 300
+        stat        = "Sum"
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "watched_vulnerability" {
+  count = length(var.watched_vulnerabilities) > 0 ? 1 : 0
+
+  alarm_name          = "${var.name}-watched-vulnerability-seen"
+  alarm_description   = "A logged finding named a watched vulnerability in the last 5 minutes. The WatchedFindings metric by Vulnerability says which one; the findings log groups and the notification topic say where."
+  namespace           = local.metrics_namespace
+  metric_name         = "WatchedFindings"
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.alarm_actions
   tags                = var.tags
 }

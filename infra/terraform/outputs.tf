@@ -62,3 +62,33 @@ output "alarm_topic_arn" {
   description = "The SNS topic the alarms notify (null without one)."
   value       = local.notify_alarms ? local.alarm_topic_arn : null
 }
+
+output "notify_topic_arn" {
+  description = "The SNS topic the function notifies of new findings (null without one)."
+  value       = local.notify ? local.notify_topic_arn : null
+}
+
+output "archive_bucket_name" {
+  description = "The bucket the function archives to (null without an archive)."
+  value       = local.archive ? local.archive_bucket : null
+}
+
+output "archive_database_name" {
+  description = "The Glue database of the archive's table (null without an archive)."
+  value       = local.archive ? aws_glue_catalog_database.archive[0].name : null
+}
+
+output "archive_table_name" {
+  description = "The Glue table over the archive (null without an archive)."
+  value       = local.archive ? var.archive_table_name : null
+}
+
+output "archive_named_query_id" {
+  description = "The named query \"images with a vulnerability\" (parameters, quoted: the id, the first day, the last day; null without an archive)."
+  value       = local.archive ? aws_athena_named_query.images_with_vulnerability[0].id : null
+}
+
+output "archive_work_group_name" {
+  description = "The Athena workgroup of the archive's queries (null without one)."
+  value       = local.archive_query_group ? aws_athena_workgroup.archive[0].name : null
+}

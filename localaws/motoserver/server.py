@@ -60,9 +60,11 @@ class LocalAws:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from localaws.motoserver import events_patterns
+        from localaws.motoserver import bucket_policies, cloudformation, events_patterns
 
         events_patterns.install()
+        cloudformation.install()
+        bucket_policies.install()
         app = LocalAwsMiddleware(DomainDispatcherApplication(create_backend_app), self._state)
         self._server = make_server(
             self.host, self._port, app, threaded=True, request_handler=_quiet_handler()

@@ -37,18 +37,18 @@ def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
 
 
 @functools.cache
-def checkov_report(framework: str, folder: Path) -> dict[str, Any]:
+def checkov_report(framework: str, folder: Path, root: Path = ROOT) -> dict[str, Any]:
     """checkov's JSON report on a folder and what is below it, run once per session (the
     central folders hold the member-account template and module too); fails on its errors."""
     # A relative path: checkov's secret scan reads the file path it records inside the
     # Lambda environment, and some absolute paths look like secrets to it.
     result = subprocess.run(
-        [checkov(), "--directory", str(folder.relative_to(ROOT)), "--framework", framework]
+        [checkov(), "--directory", str(folder.relative_to(root)), "--framework", framework]
         + ["--output", "json", "--skip-download", "--compact"],
         capture_output=True,
         text=True,
         check=False,
-        cwd=ROOT,
+        cwd=root,
         # --skip-download keeps it offline; no API key is ever read.
         env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")},
         timeout=300,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +51,25 @@ PARAMETERS = {
     "OldestMessageAgeAlarmSeconds": "oldest_message_age_alarm_seconds",
     "EcrReadRoleArn": "ecr_read_role_arn",
     "OrganizationId": "organization_id",
+    "FindingsAlarmSeverity": "findings_alarm_severity",
+    "WatchedVulnerabilities": "watched_vulnerabilities",
+    "CreateNotifyTopic": "create_notify_topic",
+    "NotifyTopicArn": "notify_topic_arn",
+    "NotifyTopicKmsKeyArn": "notify_topic_kms_key_arn",
+    "NotifyMinSeverity": "notify_min_severity",
+    "NotifyMaxMessages": "notify_max_messages",
+    "CreateArchiveBucket": "create_archive_bucket",
+    "ArchiveBucketName": "archive_bucket_name",
+    "ArchivePrefix": "archive_prefix",
+    "ArchiveEncryption": "archive_encryption",
+    "ArchiveKmsKeyArn": "archive_kms_key_arn",
+    "ArchiveObjectLockMode": "archive_object_lock_mode",
+    "ArchiveObjectLockDays": "archive_object_lock_days",
+    "ArchiveTransitionStorageClass": "archive_transition_storage_class",
+    "ArchiveTransitionDays": "archive_transition_days",
+    "ArchiveDatabaseName": "archive_database_name",
+    "ArchiveTableName": "archive_table_name",
+    "ArchiveQueryResultsLocation": "archive_query_results_location",
 }
 # Terraform-only inputs (CloudFormation takes its code from S3 and tags from the stack).
 TERRAFORM_ONLY_VARIABLES = {"package_filename", "tags"}
@@ -72,6 +92,23 @@ RESOURCES = {
     "DeadLetterQueueNotEmptyAlarm": ["aws_cloudwatch_metric_alarm.dead_letter_queue_not_empty"],
     "FunctionErrorsAlarm": ["aws_cloudwatch_metric_alarm.function_errors"],
     "OldestMessageAgeAlarm": ["aws_cloudwatch_metric_alarm.oldest_message_age"],
+    "NewFindingsAlarm": ["aws_cloudwatch_metric_alarm.new_findings"],
+    "WatchedVulnerabilityAlarm": ["aws_cloudwatch_metric_alarm.watched_vulnerability"],
+    "NotifyTopic": ["aws_sns_topic.notify"],
+    "ArchiveBucket": [
+        "aws_s3_bucket.archive",
+        "aws_s3_bucket_versioning.archive",
+        "aws_s3_bucket_object_lock_configuration.archive",
+        "aws_s3_bucket_server_side_encryption_configuration.archive",
+        "aws_s3_bucket_public_access_block.archive",
+        "aws_s3_bucket_ownership_controls.archive",
+        "aws_s3_bucket_lifecycle_configuration.archive",
+    ],
+    "ArchiveBucketPolicy": ["aws_s3_bucket_policy.archive"],
+    "ArchiveDatabase": ["aws_glue_catalog_database.archive"],
+    "ArchiveTable": ["aws_glue_catalog_table.archive"],
+    "ArchiveWorkGroup": ["aws_athena_workgroup.archive"],
+    "ArchiveNamedQuery": ["aws_athena_named_query.images_with_vulnerability"],
 }
 
 # The same things under their two spellings.
@@ -94,9 +131,20 @@ CFN_ATTRIBUTES = {
     ("FindingsKey", "Ref"): "{kms_key.id}",
     ("AlarmTopic", "Ref"): "{alarm_topic.arn}",
     ("QueueEventSource", "Ref"): "{event_source_mapping.id}",
-    # A given key or topic stands where the created one would.
+    ("NotifyTopic", "Ref"): "{notify_topic.arn}",
+    ("ArchiveBucket", "Ref"): "{archive_bucket.name}",
+    ("ArchiveBucket", "Arn"): "{archive_bucket.arn}",
+    ("ArchiveDatabase", "Ref"): "{archive_database.name}",
+    ("ArchiveWorkGroup", "Ref"): "{archive_workgroup.name}",
+    ("ArchiveNamedQuery", "Ref"): "{archive_named_query.id}",
+    # A given key, topic or bucket stands where the created one would.
     ("KmsKeyArn", "Ref"): "{kms_key.arn}",
     ("AlarmTopicArn", "Ref"): "{alarm_topic.arn}",
+    ("NotifyTopicArn", "Ref"): "{notify_topic.arn}",
+    ("ArchiveBucketName", "Ref"): "{archive_bucket.name}",
+    # The keys of the notification topic and of the archive, when they are not the stack's.
+    ("NotifyTopicKmsKeyArn", "Ref"): "{notify_key.arn}",
+    ("ArchiveKmsKeyArn", "Ref"): "{archive_key.arn}",
 }
 TF_REFERENCES = {
     "data.aws_partition.current.partition": "{partition}",
@@ -122,8 +170,19 @@ TF_REFERENCES = {
     "aws_kms_key.this[0].key_id": "{kms_key.id}",
     "aws_sns_topic.alarms[0].arn": "{alarm_topic.arn}",
     "aws_lambda_event_source_mapping.this.uuid": "{event_source_mapping.id}",
+    "aws_sns_topic.notify[0].arn": "{notify_topic.arn}",
+    "aws_s3_bucket.archive[0].id": "{archive_bucket.name}",
+    "aws_s3_bucket.archive[0].arn": "{archive_bucket.arn}",
+    "aws_glue_catalog_database.archive[0].name": "{archive_database.name}",
+    "aws_athena_workgroup.archive[0].id": "{archive_workgroup.name}",
+    "aws_athena_workgroup.archive[0].name": "{archive_workgroup.name}",
+    "aws_athena_named_query.images_with_vulnerability[0].id": "{archive_named_query.id}",
     "var.kms_key_arn": "{kms_key.arn}",
     "var.alarm_topic_arn": "{alarm_topic.arn}",
+    "var.notify_topic_arn": "{notify_topic.arn}",
+    "var.archive_bucket_name": "{archive_bucket.name}",
+    "var.notify_topic_kms_key_arn": "{notify_key.arn}",
+    "var.archive_kms_key_arn": "{archive_key.arn}",
 }
 _NULLS = ("null", "[]", "{}")
 
@@ -146,7 +205,10 @@ ALARM_ARGUMENTS = {
 
 
 def alarm_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """An alarm's properties with its Dimensions as the name -> value map Terraform takes."""
+    """An alarm's properties with its Dimensions (if any) as the name -> value map Terraform
+    takes."""
+    if "Dimensions" not in properties:
+        return dict(properties)
     return {**properties, "Dimensions": {d["Name"]: d["Value"] for d in properties["Dimensions"]}}
 
 
@@ -300,7 +362,15 @@ class IacPair:
             if key == "Fn::GetAtt":
                 return _lookup(self.cfn_attributes, (arg[0], arg[1]))
             if key == "Fn::Sub":
-                return re.sub(r"\$\{([^}!]+)\}", lambda m: str(self._cfn_name(m.group(1))), arg)
+                text, names = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                values = {name: self.cfn_value(v) for name, v in names.items()}
+
+                def name(match: re.Match[str]) -> str:
+                    found = match.group(1)
+                    return str(values[found] if found in values else self._cfn_name(found))
+
+                # "${!x}" is the literal "${x}" (as Terraform's "$${x}").
+                return re.sub(r"\$\{([^}!]+)\}", name, text).replace("${!", "${")
             if key == "Fn::If":
                 return self.conditional(self.cfn_value(arg[1]), self.cfn_value(arg[2]))
             if key == "Fn::Join" and isinstance(arg[1], dict) and "Fn::Split" in arg[1]:
@@ -363,12 +433,16 @@ class IacPair:
             }
         if not isinstance(value, str):
             return value
+        if value.startswith("<<-"):
+            value = heredoc(value)
         whole = re.fullmatch(r"\$\{(.*)\}", value, re.S)
         if whole and "${" not in whole.group(1):
             return self._tf_expression(whole.group(1).strip())
+        # "$${x}" is the literal "${x}" (as CloudFormation's "${!x}").
+        escaped = value.replace("$${", "\0")
         return re.sub(
-            r"\$\{([^{}]*)\}", lambda m: str(self._tf_expression(m.group(1).strip())), value
-        )
+            r"\$\{([^{}]*)\}", lambda m: str(self._tf_expression(m.group(1).strip())), escaped
+        ).replace("\0", "${")
 
     def _tf_expression(self, expr: str) -> Any:
         if expr in _NULLS:
@@ -388,6 +462,10 @@ class IacPair:
         if replace:
             text = self._tf_expression(replace.group(1))
             return _replace(text, replace.group(2), replace.group(3))
+        # The CloudFormation parameter holds a list as its comma-separated form.
+        joined = re.fullmatch(r'join\(",", (.+)\)', expr)
+        if joined:
+            return self._tf_expression(joined.group(1))
         call = re.fullmatch(r"(tostring|jsonencode)\((.*)\)", expr)
         if call:
             return self._tf_expression(call.group(2))
@@ -435,7 +513,8 @@ class IacPair:
         """Each CloudFormation property (dotted path) equals its Terraform attribute (dotted
         path)."""
         for cfn_path, tf_path in pairs.items():
-            left, right = self.cfn_value(_get(cfn, cfn_path)), self.tf_value(_get(tf, tf_path))
+            # The whole resource first: a property inside an Fn::If is the If's value.
+            left, right = _get(self.cfn_value(cfn), cfn_path), self.tf_value(_get(tf, tf_path))
             assert left == right, f"{cfn_path} = {left!r} but {tf_path} = {right!r}"
 
 
@@ -462,6 +541,19 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def alternatives(value: Any) -> list[Any]:
+    """The values a conditional value can take (``either`` nested or not), or the value."""
+    if isinstance(value, dict) and set(value) == {"either"}:
+        return [v for option in value["either"] for v in alternatives(option)]
+    return [value]
+
+
+def heredoc(value: str) -> str:
+    """The text of a Terraform ``<<-EOT`` heredoc, its common indentation removed."""
+    body = value.split("\n", 1)[1].rsplit("\n", 1)[0]
+    return textwrap.dedent(body) + "\n"
+
+
 def _cfn_principals(principal: Any) -> dict[str, list[str]]:
     if principal is None:
         return {}
@@ -484,7 +576,7 @@ def statement(
         "sid": sid,
         "effect": effect,
         "actions": sorted(set(_as_list(actions))),
-        "resources": sorted(set(_as_list(resources))),
+        "resources": sorted({r for item in _as_list(resources) for r in alternatives(item)}),
         "principals": {kind: sorted(ids) for kind, ids in principals.items()},
         "conditions": {key: sorted(values) for key, values in conditions.items()},
     }

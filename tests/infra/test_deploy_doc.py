@@ -28,11 +28,15 @@ def test_parameters_table_matches_the_template_and_the_module() -> None:
     for cfn_name, tf_name in PARAMETERS.items():
         row = rows[(cfn_name, tf_name)]
         default = parameters[cfn_name].get("Default")
+        tf_default = module().variables[tf_name]["default"]
         if default in (None, ""):
-            assert "`" not in row[2] or code(row[2]) == ["null"], cfn_name
+            # Not set: null in Terraform, or an empty list.
+            assert "`" not in row[2] or code(row[2]) in (["null"], ["[]"]), cfn_name
+            assert tf_default in (None, []), tf_name
         else:
             assert code(row[2]) == [str(default)], cfn_name
-            assert str(module().variables[tf_name]["default"]).lower() == str(default), tf_name
+            tf_text = str(tf_default).lower() if isinstance(tf_default, bool) else str(tf_default)
+            assert tf_text == str(default), tf_name
 
 
 def test_outputs_table_matches_the_template_and_the_module() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -45,4 +46,44 @@ def test_checkov_fails_nothing(framework: str, folder: Path) -> None:
     assert summary["parsing_errors"] == 0
     # It did look: the resources were parsed and checked.
     assert summary["passed"] >= 10
+    assert unjustified_skips(results) == []
+
+
+# Parameter defaults that turn every optional resource on: checkov reads a template with its
+# defaults and leaves out what a false condition removes.
+EVERYTHING_ON = {
+    "CreateKmsKey": '"true"',
+    "CreateAlarmTopic": '"true"',
+    "WatchedVulnerabilities": "CVE-2021-44228",
+    "CreateNotifyTopic": '"true"',
+    "CreateArchiveBucket": '"true"',
+    "ArchiveObjectLockMode": "GOVERNANCE",
+    "ArchiveQueryResultsLocation": "s3://athena-results/ecr-findings/",
+    "OrganizationId": "o-abcdefghij",
+    "EcrReadRoleArn": '"arn:aws:iam::{account}:role/ecr-findings-reader"',
+}
+
+
+def test_checkov_fails_nothing_with_every_feature_on(tmp_path: Path) -> None:
+    """The template with every optional resource created (the module's example already turns
+    them on, so the Terraform run above covers them)."""
+    text = TEMPLATE.read_text()
+    for name, value in EVERYTHING_ON.items():
+        pattern = re.compile(rf"(\n  {name}:\n    Type: \w+\n    Default: )[^\n]*")
+        assert pattern.search(text), name
+        text = pattern.sub(lambda m, value=value: m.group(1) + value, text, count=1)
+    folder = tmp_path / "everything-on"
+    folder.mkdir()
+    (folder / "template.yaml").write_text(text)
+    report = checkov_report("cloudformation", folder, tmp_path)
+    results = report["results"]
+    assert failed_checks(results) == []
+    checked = {c["resource"].split(".")[-1] for c in results["passed_checks"]}
+    assert {
+        "ArchiveBucket",
+        "NotifyTopic",
+        "AlarmTopic",
+        "ArchiveWorkGroup",
+        "FindingsKey",
+    } <= checked
     assert unjustified_skips(results) == []

@@ -8,12 +8,16 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from iac_eval import CfnStack, TfModule
 from iac_model import (
     ALARM_ARGUMENTS,
     PARAMETERS,
     RESOURCES,
     TERRAFORM_ONLY_VARIABLES,
     alarm_properties,
+    alternatives,
     assert_same,
     by_sid,
     cfn_resource,
@@ -25,6 +29,10 @@ from iac_model import (
     tf_statements,
     tf_value,
 )
+
+from pipeline import layout
+from pipeline.config import Settings
+from pipeline.metrics import Metrics
 
 # ---------------------------------------------------------------------------- inputs
 
@@ -41,6 +49,9 @@ def test_parameters_and_variables_correspond() -> None:
 
 def _cfn_default(parameter: dict[str, Any], tf_type: str) -> Any:
     default = parameter.get("Default")
+    if tf_type == LIST:
+        # A list is the comma-separated text of its items in CloudFormation.
+        return [item.strip() for item in str(default).split(",") if item.strip()]
     if default in (None, ""):
         return None
     if tf_type == "bool":
@@ -63,6 +74,8 @@ def _tf_rules(variable: dict[str, Any]) -> dict[str, Any]:
             rules["max"] = int(match.group(1))
         if match := re.search(r'can\(regex\("(.*)", var\.\w+\)\)', condition):
             rules["pattern"] = match.group(1).replace("\\\\", "\\")
+        if match := ITEM_PATTERN.search(condition):
+            rules["item_pattern"] = match.group(1).replace("\\\\", "\\")
     return rules
 
 
@@ -70,7 +83,8 @@ def _cfn_rules(parameter: dict[str, Any], tf_type: str) -> dict[str, Any]:
     rules: dict[str, Any] = {}
     if "AllowedValues" in parameter and tf_type != "bool":
         cast = int if tf_type == "number" else str
-        rules["allowed"] = [cast(v) for v in parameter["AllowedValues"]]
+        # "" is CloudFormation's "not set"; Terraform says null, which its validation lets by.
+        rules["allowed"] = [cast(v) for v in parameter["AllowedValues"] if v != ""]
     if "MinValue" in parameter:
         rules["min"] = int(parameter["MinValue"])
     if "MaxValue" in parameter:
@@ -93,7 +107,46 @@ def test_parameter_and_variable_agree(cfn_name: str) -> None:
     cfn_rules, tf_rules = _cfn_rules(parameter, tf_type), _tf_rules(variable)
     # Terraform takes the code from a file or S3: S3 fields it cannot require one by one.
     cfn_rules.pop("required", None)
+    if tf_type == LIST:
+        # One pattern for the text, one for each item: test_lists_accept_the_same_items.
+        assert cfn_rules.pop("pattern") and tf_rules.pop("item_pattern")
     assert cfn_rules == tf_rules
+
+
+LIST = "${list(string)}"
+ITEM_PATTERN = re.compile(r'alltrue\(\[for \w+ in var\.\w+ : can\(regex\("(.*)", \w+\)\)\]\)')
+IDS = st.from_regex(r"\A[A-Za-z0-9._:-]{1,20}\Z")
+
+
+def _list_patterns(cfn_name: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    parameter = template()["Parameters"][cfn_name]
+    (validation,) = module().variables[PARAMETERS[cfn_name]]["validation"]
+    match = ITEM_PATTERN.search(validation["condition"])
+    assert match, validation["condition"]
+    item = match.group(1).replace("\\\\", "\\")
+    return re.compile(parameter["AllowedPattern"]), re.compile(item)
+
+
+LISTS = [name for name, tf in PARAMETERS.items() if module().variables[tf]["type"] == LIST]
+
+
+@pytest.mark.parametrize("cfn_name", LISTS)
+@given(ids=st.lists(IDS, max_size=5), spaces=st.sampled_from(["", " "]))
+def test_lists_accept_the_same_items(cfn_name: str, ids: list[str], spaces: str) -> None:
+    """A list of valid items joined with commas (blanks around them allowed) is a valid
+    parameter value, and no valid parameter value splits into an invalid item."""
+    text_pattern, item_pattern = _list_patterns(cfn_name)
+    assert all(item_pattern.fullmatch(i) for i in ids)
+    text = f"{spaces},{spaces}".join(ids)
+    assert text_pattern.fullmatch(text)
+
+
+@pytest.mark.parametrize("cfn_name", LISTS)
+@given(text=st.text(alphabet="aZ0.-:_, ;/", max_size=30))
+def test_list_text_splits_into_valid_items(cfn_name: str, text: str) -> None:
+    text_pattern, item_pattern = _list_patterns(cfn_name)
+    if text_pattern.fullmatch(text) and text.strip():
+        assert all(item_pattern.fullmatch(item.strip()) for item in text.split(","))
 
 
 # ---------------------------------------------------------------------------- resources
@@ -226,7 +279,7 @@ def test_function_environment() -> None:
         **tf_value(locals_["environment_base"]),
         **tf_value(locals_["environment_optional"]),
     }
-    rates = {name: value for name, value in cfn.items() if isinstance(value, dict)}
+    rates = {k: v for k, v in cfn.items() if isinstance(v, dict) and "FindInMap" in v}
     assert {name: value for name, value in cfn.items() if name not in rates} == tf
     # A claim on an image lapses when no invocation of its owner can still be running.
     assert cfn["CLAIM_TIMEOUT_SECONDS"] == cfn_value(cfn_resource("Function")["Timeout"])
@@ -311,6 +364,231 @@ def test_alarm_topic() -> None:
         {"TopicName": "name", "KmsMasterKeyId": "kms_master_key_id"},
         cfn_resource("AlarmTopic"),
         tf_resource("aws_sns_topic.alarms"),
+    )
+
+
+def test_new_findings_alarm_sums_every_severity_at_or_above_the_threshold() -> None:
+    """For each threshold both flavours sum the Findings metric of the same severities: the
+    pipeline's order, from CRITICAL down to the threshold, on the pipeline's namespace."""
+    assert module().locals["severity_order"] == list(layout.SEVERITY_ORDER)
+    formula = module().locals["findings_alarm_severities"]
+    assert formula == (
+        "${slice(local.severity_order, 0, "
+        "index(local.severity_order, var.findings_alarm_severity) + 1)}"
+    )
+    tf = TfModule(module(), {})
+    assert tf.local("metrics_namespace") == Settings().metrics_namespace
+    for threshold in template()["Parameters"]["FindingsAlarmSeverity"]["AllowedValues"]:
+        expected = list(layout.SEVERITY_ORDER[: layout.SEVERITY_ORDER.index(threshold) + 1])
+        stack = CfnStack(template(), {"FindingsAlarmSeverity": threshold})
+        expression, *metrics = stack.properties("NewFindingsAlarm")["Metrics"]
+        assert expression == {
+            "Id": "new_findings",
+            "Label": f"New findings, {threshold} or higher",
+            "Expression": "SUM(METRICS())",
+            "ReturnData": True,
+        }
+        assert [m["MetricStat"]["Metric"]["Dimensions"] for m in metrics] == [
+            [{"Name": "Severity", "Value": severity}] for severity in expected
+        ]
+        for metric in metrics:
+            assert metric["Id"] == metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"].lower()
+            assert metric["MetricStat"] == {
+                "Metric": {
+                    "Namespace": Settings().metrics_namespace,
+                    "MetricName": "Findings",
+                    "Dimensions": metric["MetricStat"]["Metric"]["Dimensions"],
+                },
+                "Period": 300,
+                "Stat": "Sum",
+            }
+            assert metric["ReturnData"] is False
+        severities = TfModule(module(), {"findings_alarm_severity": threshold})
+        assert severities.local("findings_alarm_severities") == expected
+
+
+def test_alarms_watch_the_metrics_the_function_emits() -> None:
+    metrics = Metrics()
+    metrics.findings["HIGH"] += 1
+    documents = metrics.emf(Settings().metrics_namespace)
+    emitted = {
+        (m["Name"], tuple(dims))
+        for d in documents
+        for declared in d["_aws"]["CloudWatchMetrics"]
+        for m in declared["Metrics"]
+        for dims in declared["Dimensions"]
+    }
+    assert ("Findings", ("Severity",)) in emitted
+    watched = cfn_resource("WatchedVulnerabilityAlarm")
+    assert (watched["MetricName"], "Dimensions" in watched) == ("WatchedFindings", False)
+    assert watched["Namespace"] == Settings().metrics_namespace
+
+
+def test_notify_topic() -> None:
+    assert_same(
+        {"TopicName": "name", "KmsMasterKeyId": "kms_master_key_id"},
+        cfn_resource("NotifyTopic"),
+        tf_resource("aws_sns_topic.notify"),
+    )
+
+
+ARCHIVE_BUCKET_SETTINGS = {
+    "aws_s3_bucket.archive": {
+        "BucketName": "bucket",
+        "ObjectLockEnabled": "object_lock_enabled",
+    },
+    "aws_s3_bucket_versioning.archive": {
+        "VersioningConfiguration.Status": "versioning_configuration.0.status",
+    },
+    "aws_s3_bucket_object_lock_configuration.archive": {
+        "ObjectLockConfiguration.Rule.DefaultRetention.Mode": "rule.0.default_retention.0.mode",
+        "ObjectLockConfiguration.Rule.DefaultRetention.Days": "rule.0.default_retention.0.days",
+    },
+    "aws_s3_bucket_server_side_encryption_configuration.archive": {
+        "BucketEncryption.ServerSideEncryptionConfiguration.0.ServerSideEncryptionByDefault"
+        ".SSEAlgorithm": "rule.0.apply_server_side_encryption_by_default.0.sse_algorithm",
+        "BucketEncryption.ServerSideEncryptionConfiguration.0.ServerSideEncryptionByDefault"
+        ".KMSMasterKeyID": "rule.0.apply_server_side_encryption_by_default.0.kms_master_key_id",
+        "BucketEncryption.ServerSideEncryptionConfiguration.0.BucketKeyEnabled": (
+            "rule.0.bucket_key_enabled"
+        ),
+    },
+    "aws_s3_bucket_public_access_block.archive": {
+        "PublicAccessBlockConfiguration.BlockPublicAcls": "block_public_acls",
+        "PublicAccessBlockConfiguration.BlockPublicPolicy": "block_public_policy",
+        "PublicAccessBlockConfiguration.IgnorePublicAcls": "ignore_public_acls",
+        "PublicAccessBlockConfiguration.RestrictPublicBuckets": "restrict_public_buckets",
+    },
+    "aws_s3_bucket_ownership_controls.archive": {
+        "OwnershipControls.Rules.0.ObjectOwnership": "rule.0.object_ownership",
+    },
+    "aws_s3_bucket_lifecycle_configuration.archive": {
+        "LifecycleConfiguration.Rules.0.Id": "rule.0.id",
+        "LifecycleConfiguration.Rules.0.Status": "rule.0.status",
+        "LifecycleConfiguration.Rules.0.Prefix": "rule.0.filter.0.prefix",
+        "LifecycleConfiguration.Rules.0.Transitions.0.StorageClass": (
+            "rule.0.transition.0.storage_class"
+        ),
+        "LifecycleConfiguration.Rules.0.Transitions.0.TransitionInDays": "rule.0.transition.0.days",
+        "LifecycleConfiguration.Rules.1.Id": "rule.1.id",
+        "LifecycleConfiguration.Rules.1.Status": "rule.1.status",
+        "LifecycleConfiguration.Rules.1.AbortIncompleteMultipartUpload.DaysAfterInitiation": (
+            "rule.1.abort_incomplete_multipart_upload.0.days_after_initiation"
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("address", sorted(ARCHIVE_BUCKET_SETTINGS))
+def test_archive_bucket_settings(address: str) -> None:
+    """Every setting of the bucket, in the one CloudFormation resource or in the Terraform
+    resource that holds it (the provider splits a bucket's configuration in many)."""
+    assert_same(
+        ARCHIVE_BUCKET_SETTINGS[address], cfn_resource("ArchiveBucket"), tf_resource(address)
+    )
+
+
+def test_archive_encryption_is_kms_or_s3() -> None:
+    (rule,) = cfn_resource("ArchiveBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    algorithm = cfn_value(rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"])
+    assert alternatives(algorithm) == ["aws:kms", "AES256"]
+
+
+def test_every_archive_bucket_setting_is_compared() -> None:
+    compared = {path.split(".")[0] for pairs in ARCHIVE_BUCKET_SETTINGS.values() for path in pairs}
+    assert compared == set(cfn_resource("ArchiveBucket"))
+    assert set(ARCHIVE_BUCKET_SETTINGS) == set(RESOURCES["ArchiveBucket"])
+
+
+def test_archive_bucket_policy() -> None:
+    cfn = cfn_statements(cfn_resource("ArchiveBucketPolicy")["PolicyDocument"])
+    assert by_sid(cfn) == by_sid(_policy("aws_iam_policy_document.archive_bucket"))
+    assert_same(
+        {"Bucket": "bucket"},
+        cfn_resource("ArchiveBucketPolicy"),
+        tf_resource("aws_s3_bucket_policy.archive"),
+    )
+
+
+def _tf_table(address: str) -> dict[str, Any]:
+    """A Glue table's arguments in CloudFormation's TableInput shape."""
+    table = tf_resource(address)
+    (descriptor,) = table["storage_descriptor"]
+    (serde,) = descriptor["ser_de_info"]
+    (columns,) = [d["columns"] for d in descriptor["dynamic"] if "columns" in d]
+    assert columns["content"] == [
+        {"name": "${columns.value.name}", "type": "${columns.value.type}"}
+    ]
+    return {
+        "Name": table["name"],
+        "Description": table["description"],
+        "TableType": table["table_type"],
+        "Parameters": table["parameters"],
+        "PartitionKeys": [{"Name": k["name"], "Type": k["type"]} for k in table["partition_keys"]],
+        "StorageDescriptor": {
+            "Location": descriptor["location"],
+            "InputFormat": descriptor["input_format"],
+            "OutputFormat": descriptor["output_format"],
+            "SerdeInfo": {
+                "SerializationLibrary": serde["serialization_library"],
+                "Parameters": serde["parameters"],
+            },
+            "Columns": [
+                {"Name": c["name"], "Type": c["type"]}
+                for c in tf_value(module().locals[columns["for_each"][len("${local.") : -1]])
+            ],
+        },
+    }
+
+
+def test_archive_table() -> None:
+    cfn = cfn_resource("ArchiveTable")
+    assert cfn_value(cfn["TableInput"]) == tf_value(_tf_table("aws_glue_catalog_table.archive"))
+    assert cfn_value(cfn["DatabaseName"]) == tf_value(
+        tf_resource("aws_glue_catalog_table.archive")["database_name"]
+    )
+    assert_same(
+        {"DatabaseInput.Name": "name", "DatabaseInput.Description": "description"},
+        cfn_resource("ArchiveDatabase"),
+        tf_resource("aws_glue_catalog_database.archive"),
+    )
+
+
+def test_archive_queries() -> None:
+    assert_same(
+        {
+            "Name": "name",
+            "Description": "description",
+            "Database": "database",
+            "WorkGroup": "workgroup",
+            "QueryString": "query",
+        },
+        cfn_resource("ArchiveNamedQuery"),
+        tf_resource("aws_athena_named_query.images_with_vulnerability"),
+    )
+    assert_same(
+        {
+            "Name": "name",
+            "Description": "description",
+            "State": "state",
+            "WorkGroupConfiguration.EnforceWorkGroupConfiguration": (
+                "configuration.0.enforce_workgroup_configuration"
+            ),
+            "WorkGroupConfiguration.PublishCloudWatchMetricsEnabled": (
+                "configuration.0.publish_cloudwatch_metrics_enabled"
+            ),
+            "WorkGroupConfiguration.ResultConfiguration.OutputLocation": (
+                "configuration.0.result_configuration.0.output_location"
+            ),
+            "WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.EncryptionOption": (
+                "configuration.0.result_configuration.0.encryption_configuration.0.encryption_option"
+            ),
+            "WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration.KmsKey": (
+                "configuration.0.result_configuration.0.encryption_configuration.0.kms_key_arn"
+            ),
+        },
+        cfn_resource("ArchiveWorkGroup"),
+        tf_resource("aws_athena_workgroup.archive"),
     )
 
 

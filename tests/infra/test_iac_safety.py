@@ -28,7 +28,7 @@ from pipeline import events, limits
 from pipeline.config import Settings
 
 FLAVOURS = ["cloudformation", "terraform"]
-ROLE_SERVICES = ("ecr", "logs", "sqs", "kms", "sts")
+ROLE_SERVICES = ("ecr", "logs", "sqs", "kms", "sts", "sns", "s3")
 # Organization-wide reading: the given reader role ARN, any account ({account} -> "*").
 READER_ROLES = "replace({var.ecr_read_role_arn}, {account}, *)"
 FINDINGS_GROUPS = (
@@ -41,12 +41,21 @@ EVENT_SOURCE_MAPPING_ACTIONS = {
     "sqs:GetQueueAttributes",
     "sqs:ChangeMessageVisibility",
 }
-# A batch API is authorized as its single-message action.
-BATCH_ACTIONS = {
+# APIs authorized as another action: a batch as its single-message action, S3's reads as
+# what IAM calls them.
+IAM_ACTIONS = {
     "SendMessageBatch": "SendMessage",
     "DeleteMessageBatch": "DeleteMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "PublishBatch": "Publish",
+    "HeadObject": "GetObject",
+    "HeadBucket": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListObjects": "ListBucket",
 }
+# Write-once puts under the archive's prefix: "arn:aws:s3:::<bucket>/<prefix>*".
+ARCHIVE_OBJECTS = "arn:{partition}:s3:::{archive_bucket.name}/{var.archive_prefix}*"
+KEY_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
 
 
 def role_statements(flavour: str) -> list[dict[str, Any]]:
@@ -92,8 +101,14 @@ def test_role_scopes_each_service_to_this_deployment(flavour: str) -> None:
     assert by_service["ecr"] == {"arn:{partition}:ecr:{region}:{account}:repository/*"}
     assert by_service["logs"] == {FINDINGS_GROUPS, "{function_log_group.arn}:*"}
     assert by_service["sqs"] == {"{queue.arn}", "{dlq.arn}"}
-    assert by_service["kms"] == {"{kms_key.arn}"}
+    # The stack's key, or the topic's or the archive's own.
+    assert by_service["kms"] == {"{kms_key.arn}", "{notify_key.arn}", "{archive_key.arn}"}
     assert by_service["sts"] == {READER_ROLES}
+    assert by_service["sns"] == {"{notify_topic.arn}"}
+    assert by_service["s3"] == {ARCHIVE_OBJECTS}
+    assert actions_on(statements, "{notify_topic.arn}") == {"sns:Publish"}
+    # Objects are written, never read, listed, deleted or given a retention of their own.
+    assert actions_on(statements, ARCHIVE_OBJECTS) == {"s3:PutObject"}
     # The DLQ can only be written to, the source queue only consumed.
     assert actions_on(statements, "{dlq.arn}") == {"sqs:SendMessage"}
     assert actions_on(statements, "{queue.arn}") == EVENT_SOURCE_MAPPING_ACTIONS
@@ -108,7 +123,7 @@ def calls_made_by_the_handler() -> set[tuple[str, str]]:
     session = botocore.session.get_session()
     names = {
         xform_name(op): (service, op)
-        for service in ("ecr", "logs", "sqs")
+        for service in ("ecr", "logs", "sqs", "sns", "s3")
         for op in session.get_service_model(service).operation_names
     }
     attributes = {
@@ -127,12 +142,13 @@ def test_role_allows_every_call_the_consumer_makes(flavour: str) -> None:
     assert ("ecr", "DescribeImageScanFindings") in calls
     assert ("logs", "PutLogEvents") in calls
     granted = {a for s in role_statements(flavour) for a in s["actions"]}
-    needed = {f"{service}:{BATCH_ACTIONS.get(op, op)}" for service, op in calls}
+    needed = {f"{service}:{IAM_ACTIONS.get(op, op)}" for service, op in calls}
     if any("AssumeRoleCredentialFetcher" in path.read_text() for path in handler_sources()):
         needed.add("sts:AssumeRole")
-    # Nothing more than that, the event source mapping's polling and the queues' key.
-    assert granted == needed | EVENT_SOURCE_MAPPING_ACTIONS | {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert "sts:AssumeRole" in needed
+    assert {"sts:AssumeRole", "s3:PutObject", "sns:Publish"} <= needed
+    # Nothing more than that, the event source mapping's polling and the keys: a new call (a
+    # HeadObject, a ListObjectsV2) without its grant fails here, and so does a grant left over.
+    assert granted == needed | EVENT_SOURCE_MAPPING_ACTIONS | KEY_ACTIONS
 
 
 def test_reader_roles_are_assumed_only_when_configured() -> None:
@@ -149,25 +165,60 @@ def test_reader_roles_are_assumed_only_when_configured() -> None:
     assert variables["ECR_READ_ROLE_ARN"] == "{var.ecr_read_role_arn}"
 
 
-def test_kms_is_granted_only_when_there_is_a_key() -> None:
+# Each grant of an optional feature: its statement, the condition it exists under in the
+# template and the for_each that makes it in the module.
+CONDITIONAL_GRANTS = {
+    "UseQueueKey": ("UseKms", "${local.use_kms ? [1] : []}"),
+    "ReadOtherAccountsRegistries": ("HasReadRole", "${var.ecr_read_role_arn == null ? [] : [1]}"),
+    "PublishFindingsNotifications": ("Notify", "${local.notify ? [1] : []}"),
+    "UseNotifyTopicKey": (
+        "NotifyWithKey",
+        "${local.notify && local.notify_kms_key_arn != null ? [1] : []}",
+    ),
+    "WriteArchiveObjects": ("Archive", "${local.archive ? [1] : []}"),
+    "UseArchiveKey": (
+        "ArchiveWithKey",
+        "${local.archive && local.archive_kms_key_arn != null ? [1] : []}",
+    ),
+}
+
+
+def test_optional_grants_exist_only_with_their_feature() -> None:
+    """Every KMS, SNS, S3 and STS grant is conditional, each on its own feature (which inputs
+    give which statements: test_iac_scenarios)."""
     (policy,) = cfn_resource("FunctionRole")["Policies"]
-    kms = [
-        s
+    conditional = {
+        s["Fn::If"][1]["Sid"]: s["Fn::If"]
         for s in policy["PolicyDocument"]["Statement"]
-        if "kms:Decrypt" in str(s) or "kms:GenerateDataKey" in str(s)
-    ]
-    assert [list(s) for s in kms] == [["Fn::If"]]
-    assert kms[0]["Fn::If"][0] == "UseKms" and kms[0]["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+        if "Fn::If" in s
+    }
+    assert set(conditional) == set(CONDITIONAL_GRANTS)
     dynamics = module().data["aws_iam_policy_document.function"]["dynamic"]
-    (dynamic,) = [d for d in dynamics if "kms:Decrypt" in str(d)]
-    assert dynamic["statement"]["for_each"] == "${local.use_kms ? [1] : []}"
+    for_each = {d["statement"]["content"][0]["sid"]: d["statement"]["for_each"] for d in dynamics}
+    for sid, (condition, tf_for_each) in CONDITIONAL_GRANTS.items():
+        assert conditional[sid][0] == condition and conditional[sid][2] == {"Ref": "AWS::NoValue"}
+        assert for_each[sid] == tf_for_each
+    unconditional = [s for s in policy["PolicyDocument"]["Statement"] if "Fn::If" not in s]
+    assert not [s for s in unconditional if s["Action"] != "sts:AssumeRole" and "kms" in str(s)]
+    assert not [s for s in unconditional if "sns:" in str(s) or "s3:" in str(s)]
     assert module().locals["use_kms"] == "${var.create_kms_key || var.kms_key_arn != null}"
-    for statement in role_statements("cloudformation"):
-        if statement["sid"] == "UseQueueKey":
-            # Only through SQS: the key's other users (logs, EventBridge) act on their own.
-            assert statement["conditions"] == {
-                ("StringEquals", "kms:ViaService"): ["sqs.{region}.amazonaws.com"]
-            }
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_each_key_is_used_only_through_its_service(flavour: str) -> None:
+    """The queues' key through SQS, the topic's through SNS, the archive's through S3 (the
+    key's other users, logs and EventBridge, act on their own); S3 needs no Decrypt for a
+    single PutObject."""
+    by_sid = {s["sid"]: s for s in role_statements(flavour)}
+    for sid, service, actions in [
+        ("UseQueueKey", "sqs", ["kms:Decrypt", "kms:GenerateDataKey"]),
+        ("UseNotifyTopicKey", "sns", ["kms:Decrypt", "kms:GenerateDataKey"]),
+        ("UseArchiveKey", "s3", ["kms:GenerateDataKey"]),
+    ]:
+        assert by_sid[sid]["actions"] == actions
+        assert by_sid[sid]["conditions"] == {
+            ("StringEquals", "kms:ViaService"): [f"{service}.{{region}}.amazonaws.com"]
+        }
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)

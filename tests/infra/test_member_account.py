@@ -241,9 +241,12 @@ def test_member_stack_forwards_to_the_central_bus_and_creates_the_reader_role(
         CentralEventBusArn=CENTRAL_BUS,
         CentralFunctionRoleArn=central.function_role_arn,
     )
-    # The local AWS skips AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm.
-    skipped = {"DeadLetterQueuePolicy", "DeadLetterQueueNotEmptyAlarm"}
+    # The local AWS skips AWS::SQS::QueuePolicy.
+    skipped = {"DeadLetterQueuePolicy"}
     assert set(stack_resources(member)) == set(template()["Resources"]) - skipped
+    (alarm,) = member.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert alarm["AlarmName"] == "ecr-findings-forwarder-dlq-not-empty"
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "ecr-findings-forwarder-dlq"}]
     reader_arn = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/ecr-findings-reader"
     assert outputs["ReaderRoleArn"] == reader_arn
     assert outputs["EcrReadRoleArn"] == "arn:aws:iam::{account}:role/ecr-findings-reader"

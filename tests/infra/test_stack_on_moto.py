@@ -1,14 +1,19 @@
-"""The template deployed into the local AWS, then used as deployed.
+"""The template deployed into the local AWS, then used as deployed: with its defaults, and with
+every optional feature on (findings alarms, notifications, the archive and its queries).
 
-moto deploys what it supports (it skips AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm with a
-warning, checked statically elsewhere) and cannot run Lambda code: the function's zip is a
-placeholder, and the real handler runs in-process, configured from the stack's outputs and the
+moto deploys what it supports, and the local AWS teaches it the rest
+(``localaws.motoserver.cloudformation``: the bucket's settings, its policy, the Glue and Athena
+resources, the alarms; ``bucket_policies``: a TLS condition); it skips AWS::SQS::QueuePolicy
+with a warning (checked statically elsewhere). It cannot run Lambda code: the function's zip is
+a placeholder, and the real handler runs in-process, configured from the stack's outputs and the
 deployed function's environment. moto's event source mapping would swallow every message sent
 to the queue, so it is read, then disabled, and ``pipeline.queue_runner.drive`` plays its part.
 """
 
 from __future__ import annotations
 
+import ast
+import gzip
 import io
 import json
 import zipfile
@@ -18,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from iac_eval import CfnStack
 from iac_model import TEMPLATE, template
 
 import lambdas.findings_logger as function
@@ -28,7 +34,7 @@ from pipeline import deadletter, layout
 from pipeline.queue_runner import drive
 
 # moto warns (from its server thread, in this process) for each resource type it skips: the
-# queue policies and the alarms (test_stack_is_created_with_its_settings lists them).
+# queue policies (test_stack_is_created_with_its_settings lists them).
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
 STACK = "findings-logger"
@@ -41,6 +47,7 @@ class Stack:
     event_source_mapping: dict[str, Any]
     environment: dict[str, str]
     resources: dict[str, str]  # logical id -> type
+    parameters: dict[str, str]
 
 
 def placeholder_zip() -> bytes:
@@ -50,21 +57,20 @@ def placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def stack(
-    aws: LocalAws, aws_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Stack]:
+def deploy(
+    aws_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, **parameters: str
+) -> Stack:
+    """The template deployed with these parameters (and the code's), its event source mapping
+    paused, and the deployed function's environment set for the in-process handler."""
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=CODE_BUCKET)
     s3.put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=placeholder_zip())
     cloudformation = aws_client("cloudformation")
+    given = {"CodeS3Bucket": CODE_BUCKET, "CodeS3Key": CODE_KEY, **parameters}
     cloudformation.create_stack(
         StackName=STACK,
         TemplateBody=TEMPLATE.read_text(),
-        Parameters=[
-            {"ParameterKey": "CodeS3Bucket", "ParameterValue": CODE_BUCKET},
-            {"ParameterKey": "CodeS3Key", "ParameterValue": CODE_KEY},
-        ],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
         Capabilities=["CAPABILITY_IAM"],
     )
     cloudformation.get_waiter("stack_create_complete").wait(
@@ -84,12 +90,20 @@ def stack(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
     function.reset()
-    yield Stack(
+    return Stack(
         outputs,
         mapping,
         environment,
-        {r["LogicalResourceId"]: r["ResourceType"] for r in summaries},
+        {r["LogicalResourceId"]: r["ResourceType"] for r in summaries if r["LogicalResourceId"]},
+        given,
     )
+
+
+@pytest.fixture
+def stack(
+    aws: LocalAws, aws_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    yield deploy(aws_client, monkeypatch)
     function.reset()
     assert aws.violations == [], "a request broke a CloudWatch Logs limit"
 
@@ -119,11 +133,10 @@ def visible_messages(sqs: Any, queue_url: str) -> int:
 def test_stack_is_created_with_its_settings(stack: Stack, aws_client: Callable[..., Any]) -> None:
     supported = {
         logical_id
-        for logical_id, resource in template()["Resources"].items()
-        if "Condition" not in resource
-        and resource["Type"] not in ("AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm")
+        for logical_id in CfnStack(template(), stack.parameters).created()
+        if template()["Resources"][logical_id]["Type"] != "AWS::SQS::QueuePolicy"
     }
-    assert supported <= set(stack.resources)
+    assert supported == set(stack.resources)
 
     mapping = stack.event_source_mapping
     assert mapping["EventSourceArn"] == stack.outputs["QueueArn"]
@@ -277,3 +290,249 @@ def test_a_finding_event_on_the_rule_is_logged_by_the_handler(
     assert message["findingArn"] == image["detail"]["findingArn"]
     assert message["imageContext"]["imageDigest"] == digest
     assert visible_messages(sqs, stack.outputs["DeadLetterQueueUrl"]) == 0
+
+
+# ---------------------------------------------------------------------------- every feature on
+
+ARCHIVE_BUCKET, ARCHIVE_PREFIX = "team-findings-archive", "compliance/ecr/"
+FEATURES = {
+    "CreateKmsKey": "true",
+    "CreateAlarmTopic": "true",
+    "FindingsAlarmSeverity": "HIGH",
+    "WatchedVulnerabilities": "CVE-2021-44228, GHSA-jfh8-c2jp-5v3q",
+    "CreateNotifyTopic": "true",
+    "NotifyMinSeverity": "HIGH",
+    "CreateArchiveBucket": "true",
+    "ArchiveBucketName": ARCHIVE_BUCKET,
+    "ArchivePrefix": ARCHIVE_PREFIX,
+    "ArchiveObjectLockMode": "GOVERNANCE",
+    "ArchiveObjectLockDays": "30",
+    "ArchiveQueryResultsLocation": "s3://athena-results/ecr-findings/",
+}
+
+
+@pytest.fixture
+def featured_stack(
+    aws: LocalAws, aws_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
+    yield deploy(aws_client, monkeypatch, **FEATURES)
+    function.reset()
+    assert aws.violations == [], "a request broke a CloudWatch Logs limit"
+
+
+def test_every_feature_deploys(featured_stack: Stack) -> None:
+    expected = CfnStack(template(), featured_stack.parameters)
+    created = {
+        logical_id
+        for logical_id in expected.created()
+        if template()["Resources"][logical_id]["Type"] != "AWS::SQS::QueuePolicy"
+    }
+    assert created == set(featured_stack.resources)
+    optional = {"NotifyTopic", "ArchiveBucket", "ArchiveTable", "ArchiveNamedQuery"}
+    assert optional | {"ArchiveWorkGroup", "WatchedVulnerabilityAlarm"} <= created
+    assert set(featured_stack.outputs) == set(expected.outputs())
+    outputs = featured_stack.outputs
+    assert (outputs["ArchiveBucketName"], outputs["ArchiveDatabaseName"]) == (
+        ARCHIVE_BUCKET,
+        "ecr_findings",
+    )
+    assert outputs["ArchiveTableName"] == "archive"
+    environment = featured_stack.environment
+    assert environment["ARCHIVE_BUCKET"] == ARCHIVE_BUCKET
+    assert environment["ARCHIVE_PREFIX"] == ARCHIVE_PREFIX
+    assert environment["ARCHIVE_KMS_KEY_ARN"] == outputs["KmsKeyArn"]
+    assert environment["NOTIFY_TOPIC_ARN"] == outputs["NotifyTopicArn"]
+    assert environment["NOTIFY_MIN_SEVERITY"] == "HIGH"
+    assert environment["WATCHED_VULNERABILITIES"] == FEATURES["WatchedVulnerabilities"]
+
+
+def test_the_archive_bucket_is_private_encrypted_versioned_and_locked(
+    featured_stack: Stack, aws_client: Callable[..., Any]
+) -> None:
+    s3 = aws_client("s3")
+    assert s3.get_bucket_versioning(Bucket=ARCHIVE_BUCKET)["Status"] == "Enabled"
+    lock = s3.get_object_lock_configuration(Bucket=ARCHIVE_BUCKET)["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
+    retention = lock["Rule"]["DefaultRetention"]
+    # moto reports the period not given as 0 years (S3 leaves it out).
+    assert (retention["Mode"], retention["Days"], retention.get("Years", 0)) == (
+        "GOVERNANCE",
+        30,
+        0,
+    )
+    block = s3.get_public_access_block(Bucket=ARCHIVE_BUCKET)["PublicAccessBlockConfiguration"]
+    assert set(block.values()) == {True} and len(block) == 4
+    (rule,) = s3.get_bucket_encryption(Bucket=ARCHIVE_BUCKET)["ServerSideEncryptionConfiguration"][
+        "Rules"
+    ]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": featured_stack.outputs["KmsKeyArn"],
+    }
+    ownership = s3.get_bucket_ownership_controls(Bucket=ARCHIVE_BUCKET)["OwnershipControls"]
+    assert ownership == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    transition, abort = s3.get_bucket_lifecycle_configuration(Bucket=ARCHIVE_BUCKET)["Rules"]
+    assert transition["Filter"] == {"Prefix": ARCHIVE_PREFIX}
+    assert transition["Transitions"] == [{"Days": 90, "StorageClass": "GLACIER_IR"}]
+    assert abort["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=ARCHIVE_BUCKET)["Policy"])["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "s3:*",
+    )
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert sorted(statement["Resource"]) == [
+        f"arn:aws:s3:::{ARCHIVE_BUCKET}",
+        f"arn:aws:s3:::{ARCHIVE_BUCKET}/*",
+    ]
+
+
+def test_the_archive_table_and_query_are_in_glue_and_athena(
+    featured_stack: Stack, aws_client: Callable[..., Any]
+) -> None:
+    glue, athena = aws_client("glue"), aws_client("athena")
+    table = glue.get_table(DatabaseName="ecr_findings", Name="archive")["Table"]
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["kind", "date"]
+    location = f"s3://{ARCHIVE_BUCKET}/{ARCHIVE_PREFIX}"
+    assert table["StorageDescriptor"]["Location"] == location
+    assert table["Parameters"]["storage.location.template"] == (
+        location + "kind=${kind}/date=${date}/"
+    )
+    declared = CfnStack(template(), featured_stack.parameters).properties("ArchiveTable")
+    assert (
+        table["StorageDescriptor"]["Columns"]
+        == declared["TableInput"]["StorageDescriptor"]["Columns"]
+    )
+
+    group = athena.get_work_group(WorkGroup="ecr-findings-logger")["WorkGroup"]["Configuration"]
+    assert group["EnforceWorkGroupConfiguration"] is True
+    assert group["ResultConfiguration"]["EncryptionConfiguration"] == {
+        "EncryptionOption": "SSE_KMS",
+        "KmsKey": featured_stack.outputs["KmsKeyArn"],
+    }
+    query = athena.get_named_query(NamedQueryId=featured_stack.outputs["ArchiveNamedQueryId"])[
+        "NamedQuery"
+    ]
+    assert (query["Database"], query["WorkGroup"]) == ("ecr_findings", "ecr-findings-logger")
+    assert 'FROM "archive"' in query["QueryString"]
+
+
+def test_the_findings_alarms_watch_the_functions_metrics(
+    featured_stack: Stack, aws_client: Callable[..., Any]
+) -> None:
+    alarms = {a["AlarmName"]: a for a in aws_client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    topic = featured_stack.outputs["AlarmTopicArn"]
+    new_findings = alarms["ecr-findings-logger-new-findings"]
+    expression, *metrics = new_findings["Metrics"]
+    assert expression["Expression"] == "SUM(METRICS())" and expression["ReturnData"] is True
+    assert [m["MetricStat"]["Metric"]["Dimensions"] for m in metrics] == [
+        [{"Name": "Severity", "Value": "CRITICAL"}],
+        [{"Name": "Severity", "Value": "HIGH"}],
+    ]
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in metrics} == {"Findings"}
+    watched = alarms["ecr-findings-logger-watched-vulnerability-seen"]
+    assert (watched["Namespace"], watched["MetricName"], watched["Dimensions"]) == (
+        "ECRFindingsLogger",
+        "WatchedFindings",
+        [],
+    )
+    for alarm in (new_findings, watched):
+        assert alarm["AlarmActions"] == [topic]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+            "GreaterThanOrEqualToThreshold",
+            1.0,
+        )
+        assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_role_grants_the_archive_prefix_and_the_topic_only(
+    featured_stack: Stack, aws_client: Callable[..., Any]
+) -> None:
+    iam = aws_client("iam")
+    role = featured_stack.outputs["FunctionRoleArn"].split("/")[-1]
+    document = iam.get_role_policy(RoleName=role, PolicyName="findings-logger")["PolicyDocument"]
+    # moto's stack stores a role's inline policy as the Python text of the template's dict
+    # (where AWS keeps JSON, which boto3 decodes), a statement left out by AWS::NoValue as None.
+    if isinstance(document, str):
+        document = ast.literal_eval(document)
+    statements = {s["Sid"]: s for s in document["Statement"] if s}
+    assert statements["WriteArchiveObjects"]["Action"] == "s3:PutObject"
+    assert statements["WriteArchiveObjects"]["Resource"] == (
+        f"arn:aws:s3:::{ARCHIVE_BUCKET}/{ARCHIVE_PREFIX}*"
+    )
+    assert statements["PublishFindingsNotifications"]["Action"] == "sns:Publish"
+    assert (
+        statements["PublishFindingsNotifications"]["Resource"]
+        == (featured_stack.outputs["NotifyTopicArn"])
+    )
+    key = featured_stack.outputs["KmsKeyArn"]
+    assert statements["UseArchiveKey"]["Resource"] == key
+    assert statements["UseNotifyTopicKey"]["Resource"] == key
+    s3_actions = {
+        a
+        for s in statements.values()
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        if a.startswith("s3:")
+    }
+    assert s3_actions == {"s3:PutObject"}
+
+
+def test_the_deployed_handler_archives_a_scan_and_notifies(
+    featured_stack: Stack, aws: LocalAws, aws_client: Callable[..., Any]
+) -> None:
+    ecr, sqs, sns, s3 = (aws_client(n) for n in ("ecr", "sqs", "sns", "s3"))
+    # What a person subscribed to the topic would receive, through a queue.
+    inbox = sqs.create_queue(QueueName="findings-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=featured_stack.outputs["NotifyTopicArn"], Protocol="sqs", Endpoint=inbox_arn
+    )
+    repository = "team/payments"
+    create_repository(ecr, repository)
+    digest = push_image(ecr, repository, "1.4.2")
+    findings = enhanced_findings(
+        12,
+        seed=5,
+        repository=repository,
+        digest=digest,
+        tags=["1.4.2"],
+        severities=["CRITICAL"],
+        include_cves=["CVE-2021-44228"],
+    )
+    aws.seed_scan(repository, digest, findings, kind="enhanced")
+    scanned_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=7)
+    event = scan_event(
+        kind="enhanced", repository=repository, digest=digest, tags=["1.4.2"], time=scanned_at
+    )
+    put_scan_event(aws_client("events"), event)
+
+    stats = drive(featured_stack.outputs["QueueUrl"], handler=function.handler, sqs=sqs)
+
+    assert (stats.received, stats.deleted, stats.failed) == (1, 1, 0)
+    # One object, under the stack's prefix, in the scan's kind and day partition.
+    keys = [
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=ARCHIVE_BUCKET, Prefix=ARCHIVE_PREFIX).get(
+            "Contents", []
+        )
+    ]
+    (key,) = keys
+    day = scanned_at.strftime("%Y-%m-%d")
+    assert key.startswith(f"{ARCHIVE_PREFIX}kind=scan/date={day}/account=")
+    assert "/repository=team%2Fpayments/" in key
+    body = s3.get_object(Bucket=ARCHIVE_BUCKET, Key=key)["Body"].read()
+    lines = [json.loads(line) for line in gzip.decompress(body).decode().splitlines()]
+    assert len(lines) == len(findings) + 1  # every finding, then the SUMMARY
+    assert {line["findingArn"] for line in lines[:-1]} == {f["findingArn"] for f in findings}
+    assert lines[-1]["imageContext"]["imageDigest"] == digest
+
+    received = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    (notification,) = [json.loads(m["Body"]) for m in received]
+    attributes = {k: v["Value"] for k, v in notification["MessageAttributes"].items()}
+    assert attributes["severity"] == "CRITICAL"
+    assert attributes["repository"] == repository
+    assert attributes["account"] == lines[-1]["imageContext"]["account"]
+    assert "CVE-2021-44228" in notification["Message"]

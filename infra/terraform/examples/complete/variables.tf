@@ -27,3 +27,27 @@ variable "alarm_email" {
   type        = string
   default     = null
 }
+
+variable "findings_email" {
+  description = "Address to subscribe to the findings topic (confirm the e-mail AWS sends)."
+  type        = string
+  default     = null
+}
+
+variable "watched_vulnerabilities" {
+  description = "Vulnerability ids to watch and alarm on."
+  type        = list(string)
+  default     = ["CVE-2021-44228"]
+}
+
+variable "archive_bucket_name" {
+  description = "Name of the archive bucket to create (null: a generated name)."
+  type        = string
+  default     = null
+}
+
+variable "archive_query_results_location" {
+  description = "S3 location (ending in /) of the archive workgroup's query results, outside the archive bucket (null: no workgroup)."
+  type        = string
+  default     = null
+}
