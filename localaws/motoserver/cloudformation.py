@@ -338,7 +338,10 @@ def install() -> None:
     global _INSTALLED
     if _INSTALLED:
         return
-    from moto.cloudformation import parsing
+    try:
+        from moto.cloudformation import parsing
+    except ImportError:  # the demo's install (moto without its CloudFormation extras)
+        return
 
     _patch_condition_tag()
     _patch_bucket()
