@@ -18,6 +18,8 @@ class Outcome:
     message_id: str
     body: str
     receive_count: int
+    # When SQS first accepted the message: the same on every delivery of it.
+    sent_ms: int | None = None
     status: Status = "done"
     error: PipelineError | None = None
     scan: ImageScan | None = None
@@ -46,12 +48,17 @@ def receive(record: object, decode: Callable[[str], ImageScan | FindingEvent]) -
         receive_count = int(attributes.get("ApproximateReceiveCount", 1))
     except (TypeError, ValueError):
         receive_count = 1
+    try:
+        sent_ms: int | None = int(attributes["SentTimestamp"])
+    except (KeyError, TypeError, ValueError):
+        sent_ms = None
     body = record.get("body")
     message_id = record.get("messageId")
     outcome = Outcome(
         message_id=message_id if isinstance(message_id, str) else "",
         body=body if isinstance(body, str) else "",
         receive_count=receive_count,
+        sent_ms=sent_ms,
     )
     if not isinstance(body, str) or not body:
         outcome.error = PermanentError("not_an_event", "SQS record has no body")

@@ -152,6 +152,8 @@ class _Item:
     stream: str
     event: LogEvent
     region: str | None
+    logged: bool = False  # by this attempt, or found logged by a redelivery's read-back
+    duplicate: bool = False  # found logged: an earlier attempt wrote it
 
 
 class FindingEventWriter:
@@ -201,7 +203,9 @@ class FindingEventWriter:
         finding = outcome.finding
         assert finding is not None
         region = finding.region or client_region
-        ts = log_timestamp(finding.timestamp_ms, now_ms, self.settings.log_retention_days)
+        ts = log_timestamp(
+            finding.timestamp_ms, now_ms, self.settings.log_retention_days, outcome.sent_ms
+        )
         message = finding_message(finding.detail, finding_context(finding, region))
         return _Item(
             outcome=outcome,
@@ -215,7 +219,9 @@ class FindingEventWriter:
     async def _archive(self, items: list[_Item], metrics: Metrics) -> None:
         """Archive what is logged: by this attempt, or found logged by a redelivery (its
         earlier attempt may have failed to archive it). A failed object fails its messages."""
-        logged = [i for i in items if i.outcome.completed and i.outcome.error is None]
+        if not self.archive.enabled:
+            return
+        logged = [i for i in items if i.logged and not i.outcome.completed]
         events = [
             ArchivedEvent(
                 i.finding.account,
@@ -232,8 +238,9 @@ class FindingEventWriter:
         ):
             if error is not None:
                 self._logged.pop(item.finding.event_id, None)  # a retry reads it back instead
-                item.outcome.status = "done"  # not a duplicate: it is not archived yet
                 _fail([item.outcome], error)
+            else:
+                _finish(item.outcome, duplicate=item.duplicate)
 
     async def _write_stream(
         self, group: str, stream: str, items: list[_Item], metrics: Metrics
@@ -272,7 +279,8 @@ class FindingEventWriter:
         fresh = []
         for item in items:
             if item.finding.event_id in present:
-                _finish(item.outcome, duplicate=True)
+                item.duplicate = True
+                self._logged_now(item)
                 self._remember(item.finding.event_id)
             else:
                 fresh.append(item)
@@ -355,7 +363,14 @@ class FindingEventWriter:
             if finding.status == "CLOSED":
                 metrics.findings_closed[finding.severity] += 1
             item.outcome.findings = 1
-            _finish(item.outcome)
+            self._logged_now(item)
+
+    def _logged_now(self, item: _Item) -> None:
+        """The item's event is in its stream. Its message is done now, or, with the archive on,
+        once its object is written: a message cut off (deadline) before that is retried."""
+        item.logged = True
+        if not self.archive.enabled:
+            _finish(item.outcome, duplicate=item.duplicate)
 
     def _would_become_active(self, finding: FindingEvent) -> bool:
         """Whether this change makes the finding ACTIVE as far as this container knows (a new

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Pipeline:
     dlq_url: str
     capsys: pytest.CaptureFixture[str]
     lines: list[dict[str, Any]] = field(default_factory=list)
+    # SQS's SentTimestamp per message id: the same on every delivery of a message.
+    sent: dict[str, str] = field(default_factory=dict)
 
     def image(
         self,
@@ -95,11 +98,13 @@ class Pipeline:
         self, body: str | Image, *, message_id: str | None = None, receive_count: int = 1
     ) -> dict[str, Any]:
         text = body.body if isinstance(body, Image) else body
+        message_id = message_id or str(uuid.uuid4())
+        sent = self.sent.setdefault(message_id, str(int(time.time() * 1000)))
         return {
-            "messageId": message_id or str(uuid.uuid4()),
+            "messageId": message_id,
             "receiptHandle": "handle-" + str(uuid.uuid4()),
             "body": text,
-            "attributes": {"ApproximateReceiveCount": str(receive_count)},
+            "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": sent},
             "messageAttributes": {},
             "eventSource": "aws:sqs",
         }

@@ -5,9 +5,11 @@ events per repository."""
 from __future__ import annotations
 
 import base64
+import copy
 import gzip
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,9 +18,11 @@ import orjson
 import pytest
 
 import lambdas.findings_logger as function
+from localaws.finding_examples import DOCUMENTED_US_FORMAT
 from localaws.findings import basic_findings
 from localaws.registry import finding_event
 from pipeline import archive, layout
+from pipeline.lambda_context import LocalContext
 
 from .conftest import PREFIX, Image, Pipeline
 
@@ -408,3 +412,47 @@ def test_without_a_bucket_nothing_is_archived(pipeline: Pipeline, no_archive_cal
     events = finding_events(["team/plain"])
     assert pipeline.invoke([image, json.dumps(events[0])]) == {"batchItemFailures": []}
     assert len(pipeline.messages(image.group, image.stream(layout.SUMMARY))) == 1
+
+
+def test_a_finding_event_cut_off_before_its_archive_object_is_retried(
+    pipeline: Pipeline, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEADLINE_MARGIN_MS", "0")
+    function.reset()
+    body = json.dumps(finding_event(repository="team/slow", digest=DIGEST))
+    # The event is logged; its object's put hangs past the invocation's deadline.
+    pipeline.aws.inject_fault("PutObject", code="InternalError", status=500, times=10, delay_s=60)
+    response = pipeline.invoke([pipeline.record(body, message_id="m1")], LocalContext(3_000))
+    pipeline.aws.clear_faults()
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert pipeline.outcomes()["m1"]["outcome"] != "done"
+
+    # The retry finds the event logged and writes its object: done, logged once, archived.
+    function.reset()
+    again = pipeline.record(body, message_id="m1", receive_count=2)
+    assert pipeline.invoke([again]) == {"batchItemFailures": []}
+    [stream] = pipeline.streams(PREFIX + "team/slow")
+    assert len(pipeline.messages(PREFIX + "team/slow", stream)) == 1
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1
+
+
+def test_an_old_finding_event_redelivered_to_another_container_is_logged_once(
+    pipeline: Pipeline, s3: Any
+) -> None:
+    # AWS's documented example dates from 2021: CloudWatch would drop that timestamp, so the
+    # event is stamped with its message's SQS sent time, the same on every delivery.
+    body = json.dumps(copy.deepcopy(DOCUMENTED_US_FORMAT))
+    pipeline.aws.inject_fault("PutObject", code="InternalError", status=500, times=20)
+    first = pipeline.invoke([pipeline.record(body, message_id="m1")])
+    pipeline.aws.clear_faults()
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+    function.reset()  # another container, a moment later
+    time.sleep(1.1)
+    again = pipeline.invoke([pipeline.record(body, message_id="m1", receive_count=2)])
+
+    assert again == {"batchItemFailures": []}
+    [stream] = pipeline.streams(PREFIX + "team/web")
+    assert len(pipeline.messages(PREFIX + "team/web", stream)) == 1
+    assert s3.list_objects_v2(Bucket=BUCKET)["KeyCount"] == 1

@@ -45,3 +45,22 @@ def test_the_chosen_timestamp_is_always_accepted(event_ms: int, retention: int |
     max_age = min(limits.MAX_AGE_MS, (retention or 10_000) * DAY)
     assert chosen in (event_ms, NOW)
     assert NOW - max_age < chosen <= NOW + limits.MAX_FUTURE_MS
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    event_ms=st.integers(NOW - 500 * DAY, NOW + 30 * DAY),
+    fallback_ms=st.integers(NOW - 30 * DAY, NOW + DAY),
+    retention=st.one_of(st.none(), st.sampled_from(sorted(limits.VALID_RETENTION_DAYS))),
+)
+def test_a_rejected_time_falls_back_to_the_sent_time_when_that_is_accepted(
+    event_ms: int, fallback_ms: int, retention: int | None
+) -> None:
+    plain = log_timestamp(event_ms, NOW, retention)
+    chosen = log_timestamp(event_ms, NOW, retention, fallback_ms)
+    if plain == event_ms:  # the event's own time is accepted: the fallback plays no part
+        assert chosen == event_ms
+    else:  # else the sent time if it is accepted itself, else now
+        assert chosen == (
+            fallback_ms if log_timestamp(fallback_ms, NOW, retention) == fallback_ms else NOW
+        )
