@@ -193,6 +193,7 @@ class LogsWriter:
     async def read_messages(self, group: str, stream: str) -> Counter[str]:
         """Every message already in a stream (a multiset), to skip on a retried write."""
         seen: Counter[str] = Counter()
+        empty = 0
         params: dict[str, Any] = {
             "logGroupName": group,
             "logStreamName": stream,
@@ -202,11 +203,10 @@ class LogsWriter:
             await self._limit.get_events.acquire()
             page = await self._call(self._client.get_log_events, "GetLogEvents", **params)
             seen.update(e["message"] for e in page.get("events", ()))
-            token = page.get("nextForwardToken")
-            # GetLogEvents signals the end by returning the token it was given.
-            if not page.get("events") or not token or token == params.get("nextToken"):
+            empty = 0 if page.get("events") else empty + 1
+            if _at_end(page, params, empty):
                 return seen
-            params["nextToken"] = token
+            params["nextToken"] = page["nextForwardToken"]
 
     async def messages_between(
         self, group: str, stream: str, start_ms: int, end_ms: int
@@ -214,6 +214,7 @@ class LogsWriter:
         """The messages of a stream whose timestamps lie in [start_ms, end_ms), every page:
         a shared stream is read back only where a retried write can have left its events."""
         found: list[str] = []
+        empty = 0
         params: dict[str, Any] = {
             "logGroupName": group,
             "logStreamName": stream,
@@ -225,10 +226,10 @@ class LogsWriter:
             await self._limit.get_events.acquire()
             page = await self._call(self._client.get_log_events, "GetLogEvents", **params)
             found += [e["message"] for e in page.get("events", ())]
-            token = page.get("nextForwardToken")
-            if not page.get("events") or not token or token == params.get("nextToken"):
+            empty = 0 if page.get("events") else empty + 1
+            if _at_end(page, params, empty):
                 return found
-            params["nextToken"] = token
+            params["nextToken"] = page["nextForwardToken"]
 
     async def put(self, group: str, stream: str, batch: list[LogEvent]) -> None:
         await self._limit.put.acquire()
@@ -294,3 +295,14 @@ def logs_writer(settings: Settings, client: Any) -> LogsWriter:
         retention_days=settings.log_retention_days,
         kms_key_arn=settings.log_kms_key_arn,
     )
+
+
+# An empty page is not the end: GetLogEvents may answer one mid-stream (a gap in time) with a
+# new token. The end is the token it was given coming back; a run of empty pages this long is
+# taken for the end too, so that an endpoint that never repeats its token cannot loop us.
+_EMPTY_PAGES_MAX = 20
+
+
+def _at_end(page: dict[str, Any], params: dict[str, Any], empty_pages: int) -> bool:
+    token = page.get("nextForwardToken")
+    return not token or token == params.get("nextToken") or empty_pages >= _EMPTY_PAGES_MAX
