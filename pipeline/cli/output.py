@@ -57,6 +57,11 @@ def age(when: datetime | None, now: datetime) -> str:
     return "-" if when is None else f"{format_age((now - when).total_seconds())} ago"
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 image``, ``2 images``, ``3 repositories`` (with ``many``)."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def dash(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 

@@ -174,17 +174,15 @@ def reconcile(
             )
         out.print(grid)
     summary = (
-        f"{_plural(len(result.reconciled), 'finding')} in "
-        f"{_plural(len(repositories), 'repository', 'repositories')}: "
+        f"{output.plural(len(result.reconciled), 'finding')} in "
+        f"{output.plural(len(repositories), 'repository', 'repositories')}: "
         f"{counts['missing']} missing, {counts['stale']} stale, {counts['current']} current"
     )
     if skipped:
         summary += f" ({skipped} not about a container image, skipped)"
     if dry_run:
-        out.print(f"Dry run: {summary}; {_plural(len(todo), 'event')} would be enqueued.")
+        out.print(f"Dry run: {summary}; {output.plural(len(todo), 'event')} would be enqueued.")
     else:
-        out.print(f"{summary}; enqueued {_plural(sent, 'event')}" + (f" to {url}." if url else "."))
-
-
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
+        out.print(
+            f"{summary}; enqueued {output.plural(sent, 'event')}" + (f" to {url}." if url else ".")
+        )

@@ -165,7 +165,8 @@ def print_hits(out: Console, vulnerability_id: str, result: SearchResult) -> Non
         grid.add_row(*([hit.account, *row] if several else row))
     out.print(grid)
     out.print(
-        f"{vulnerability_id}: {result.images} images in {result.repositories} repositories"
+        f"{vulnerability_id}: {output.plural(result.images, 'image')} in "
+        f"{output.plural(result.repositories, 'repository', 'repositories')}"
         + (f" of {len(result.accounts)} accounts" if several else "")
         + f" ({result.groups} log groups searched)."
     )

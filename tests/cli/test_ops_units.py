@@ -213,3 +213,12 @@ def test_a_relogged_image_gets_an_event_time_after_the_samples_streams() -> None
     assert relogged("2025-05-01T08:30:17Z", "2025-04-01T00:00:00Z") == "2025-05-01T08:30:18Z"
     assert relogged("2025-04-01T00:00:00Z") == "2025-05-01T08:30:15Z"  # an older scan's
     assert relogged("not a time") == "2025-05-01T08:30:15Z"
+
+
+def test_counts_read_in_the_singular_and_the_plural() -> None:
+    from pipeline.cli.output import plural
+
+    assert plural(1, "image") == "1 image"
+    assert plural(2, "image") == "2 images"
+    assert plural(1, "repository", "repositories") == "1 repository"
+    assert plural(1_500, "repository", "repositories") == "1,500 repositories"
