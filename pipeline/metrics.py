@@ -39,6 +39,7 @@ class Metrics:
         self.watched_by_id: Counter[str] = Counter()
         self.notifications = 0  # SNS messages published
         self.notifications_suppressed = 0  # images not notified: over the per-invocation cap
+        self.notifications_failed = 0  # images the failed (or timed out) summary did not name
 
     def count_watched(self, findings: Iterable[tuple[str, ...]]) -> None:
         """Count logged findings by the watched ids each names (an empty tuple: none)."""
@@ -82,6 +83,7 @@ class Metrics:
             ("WatchedFindings", self.watched_findings),
             ("Notifications", self.notifications),
             ("NotificationsSuppressed", self.notifications_suppressed),
+            ("NotificationsFailed", self.notifications_failed),
         ):
             if value:
                 totals[name] = value

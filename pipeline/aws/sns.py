@@ -84,9 +84,13 @@ class Notifier:
             return None
         held, self._held = self._held, []
         message = render_summary(held, self.policy.min_severity, self.limit)
+        # Counted until it is sent: a publish that fails, or is cut off by its timeout, leaves
+        # them counted (NotificationsFailed: the images are logged, nothing retries this).
+        metrics.notifications_failed += len(held)
         try:
             await publish(self.client, str(self.topic_arn), message)
         except PipelineError as err:
             return f"{len(held)} images not named in a summary notification: {err.message}"
+        metrics.notifications_failed -= len(held)
         metrics.notifications += 1
         return None

@@ -307,6 +307,26 @@ def test_beyond_the_cap_one_summary_names_every_image_not_notified(
     ]
 
 
+def test_a_failed_summary_is_counted_for_an_alarm(
+    pipeline: Pipeline, topic: Topic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOTIFY_MAX_MESSAGES", "0")  # every image goes to the summary
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    images = [
+        pipeline.image(f"team/held-{i}", "v1", [basic(f"CVE-2024-001{i}", "CRITICAL")])
+        for i in range(3)
+    ]
+    pipeline.aws.inject_fault("Publish", code="InternalError", status=500)
+
+    assert pipeline.invoke(images) == {"batchItemFailures": []}  # logged: nothing to retry
+
+    assert topic.received() == []
+    assert emf(pipeline, "NotificationsFailed") == {"": 3}
+    [warning] = [line for line in pipeline.lines if line.get("notification")]
+    assert warning["reason"] == "notify_failed"
+    assert "3 images not named" in warning["detail"]
+
+
 def test_an_image_with_more_findings_than_a_message_holds(
     pipeline: Pipeline, topic: Topic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
