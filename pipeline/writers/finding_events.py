@@ -40,6 +40,7 @@ from pipeline.batching import LogEvent, pack
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, RetryableError
 from pipeline.events import FindingEvent
+from pipeline.finding_time import parse_finding_time
 from pipeline.metrics import Metrics
 from pipeline.outcome import Outcome
 from pipeline.render import CONTEXT_KEY, finding_message
@@ -142,6 +143,21 @@ def logged_event_id(message: str) -> str | None:
             return event_id if isinstance(event_id, str) else None
         key = "_" + key
     return None
+
+
+# An update this long after the finding was first observed is not its creation: after a cold
+# start, a re-scored long-standing finding must not count (or notify) as a new one.
+NEW_FINDING_WINDOW_MS = 60 * 60 * 1000
+
+
+def first_observed_now(finding: FindingEvent) -> bool:
+    """Whether this change is the finding's creation, by its ``firstObservedAt`` (an event
+    without a readable one is taken for a creation, as before)."""
+    try:
+        first = parse_finding_time(finding.detail.get("firstObservedAt"))
+    except ValueError:
+        return True
+    return finding.updated_at_ms - first <= NEW_FINDING_WINDOW_MS
 
 
 @dataclass(slots=True)
@@ -378,7 +394,9 @@ class FindingEventWriter:
         known = self._states.get(finding.finding_arn)
         if known is not None and known[1] > finding.updated_at_ms:
             return False
-        return finding.status == "ACTIVE" and (known is None or known[0] != "ACTIVE")
+        if known is None:  # unknown here (a cold start): new only if Inspector just found it
+            return finding.status == "ACTIVE" and first_observed_now(finding)
+        return finding.status == "ACTIVE" and known[0] != "ACTIVE"
 
     def _becomes_active(self, finding: FindingEvent) -> bool:
         """``_would_become_active``, and this change is now the one known."""

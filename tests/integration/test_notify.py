@@ -549,3 +549,30 @@ def test_a_failed_publish_of_finding_events_writes_nothing_and_retries(
     assert sorted(m["imageContext"]["eventId"] for m in logged) == sorted(
         [quiet["id"], notified["id"]]
     )
+
+
+def test_an_update_of_a_long_standing_finding_is_not_new_to_a_cold_container(
+    pipeline: Pipeline, topic: Topic
+) -> None:
+    def change(digest: str, first_seen_days_ago: int) -> str:
+        at = now_minus(30)
+        return json.dumps(
+            finding_event(
+                repository="team/api",
+                digest=digest,
+                severity="CRITICAL",
+                vulnerability_id=f"CVE-2024-{first_seen_days_ago:04d}",
+                updated_at=at,
+                first_observed_at=at - timedelta(days=first_seen_days_ago),
+            )
+        )
+
+    # A re-score of a finding Inspector has known for 30 days, and a finding just created.
+    assert pipeline.invoke([change(DIGEST_A, 30), change(DIGEST_B, 0)]) == {
+        "batchItemFailures": []
+    }
+
+    assert {o["outcome"] for o in pipeline.outcomes().values()} == {"done"}  # both logged
+    assert emf(pipeline, "Findings") == {"CRITICAL": 1}
+    [envelope] = topic.received()
+    assert DIGEST_B in envelope["Message"] and DIGEST_A not in envelope["Message"]
