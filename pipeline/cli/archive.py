@@ -155,7 +155,7 @@ def query(
 def print_hits(out: Console, result: archive_query.QueryResult) -> None:
     """The hits, then the objects holding them (a key is too long for a table's column)."""
     several = len({h.account for h in result.hits}) > 1
-    columns = ["Date", "Repository", "Digest", "Tags", "Severity", "Package", "Scan time"]
+    columns = ["Date", "Repository", "Digest", "Tags", "Severity", "Package", "Status", "Time"]
     grid = output.table(*(["Account", *columns] if several else columns))
     for hit in result.hits:
         row = [
@@ -165,6 +165,7 @@ def print_hits(out: Console, result: archive_query.QueryResult) -> None:
             ", ".join(hit.tags) or "-",
             hit.severity,
             hit.package,
+            hit.status,
             output.dash(hit.scan_time),
         ]
         grid.add_row(*([hit.account, *row] if several else row))

@@ -61,6 +61,9 @@ class ArchiveHit:
     kind: str
     key: str
     event_id: str = ""  # finding events: the same event may sit in two objects
+    # The finding's status as archived: a finding event's (a CLOSED one says the image no
+    # longer had it from then on); an enhanced scan's finding's; basic findings are ACTIVE.
+    status: str = "ACTIVE"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class ArchiveHit:
             "severity": self.severity,
             "package": self.package,
             "scan_time": self.scan_time,
+            "status": self.status,
             "kind": self.kind,
             "s3_key": self.key,
         }
@@ -138,7 +142,7 @@ def athena_sql(
         f" {attribute.format('package_version')})]\n"
         "  END AS JSON)) AS packages,\n"
         "  coalesce(imagecontext.scantime, imagecontext.eventtime) AS scan_time,\n"
-        "  imagecontext.eventid AS event_id\n"
+        "  imagecontext.eventid AS event_id, coalesce(status, 'ACTIVE') AS status\n"
         f'FROM "{database}"."{table}"\n'
         f"WHERE {' AND '.join(where)}"
     )
@@ -184,6 +188,7 @@ def hits_in_object(
                     kind=parsed.kind,
                     key=key,
                     event_id=str(context.get("eventId") or ""),
+                    status=str(finding.get("status") or "ACTIVE"),
                 )
             )
     return hits
@@ -317,6 +322,7 @@ class ArchiveQuery:
                 kind=row.get("kind") or "",
                 key=key,
                 event_id=row.get("event_id") or "",
+                status=row.get("status") or "ACTIVE",
             )
 
     # ---- the objects -------------------------------------------------------------------

@@ -568,9 +568,7 @@ def test_an_update_of_a_long_standing_finding_is_not_new_to_a_cold_container(
         )
 
     # A re-score of a finding Inspector has known for 30 days, and a finding just created.
-    assert pipeline.invoke([change(DIGEST_A, 30), change(DIGEST_B, 0)]) == {
-        "batchItemFailures": []
-    }
+    assert pipeline.invoke([change(DIGEST_A, 30), change(DIGEST_B, 0)]) == {"batchItemFailures": []}
 
     assert {o["outcome"] for o in pipeline.outcomes().values()} == {"done"}  # both logged
     assert emf(pipeline, "Findings") == {"CRITICAL": 1}

@@ -90,3 +90,15 @@ def test_an_event_in_two_objects_is_one_hit(event_ids: list[str], keys: list[str
     kept = archive_query.deduplicated(hits)
     assert sorted(h.event_id for h in kept) == sorted(set(event_ids))
     assert archive_query.deduplicated(kept) == kept
+
+
+def test_a_hit_carries_the_archived_status() -> None:
+    closed = json.loads(_line("CVE-2024-1", "e1", ["a"])) | {"status": "CLOSED"}
+    basic = {"name": "CVE-2024-1", "severity": "LOW", "imageContext": {"scanTime": "t"}}
+    hits = archive_query.hits_in_object(
+        "k", KEY, [json.dumps(closed), json.dumps(basic)], "CVE-2024-1"
+    )
+    assert sorted(h.status for h in hits) == ["ACTIVE", "CLOSED"]  # basic findings: ACTIVE
+    assert "coalesce(status, 'ACTIVE') AS status" in archive_query.athena_sql(
+        "CVE-2024-1", "ecr_findings", "archive", None, None
+    )
