@@ -155,11 +155,11 @@ def query(
 def print_hits(out: Console, result: archive_query.QueryResult) -> None:
     """The hits, then the objects holding them (a key is too long for a table's column)."""
     several = len({h.account for h in result.hits}) > 1
-    columns = ["Date", "Repository", "Digest", "Tags", "Severity", "Package", "Status", "Time"]
+    # No date column: the time says it (the partition's day is in --json and in the keys).
+    columns = ["Repository", "Digest", "Tags", "Severity", "Package", "Status", "Time"]
     grid = output.table(*(["Account", *columns] if several else columns))
     for hit in result.hits:
         row = [
-            hit.day,
             hit.repository,
             output.short_digest(hit.image_digest),
             ", ".join(hit.tags) or "-",
