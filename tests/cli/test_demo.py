@@ -171,7 +171,7 @@ def check_archive(out: str) -> None:
     assert first.startswith('  {"name":"CVE-') and summary.startswith('  {"HIGH":1,')
 
     query = section(out, "12. $ ecr-findings archive query", "13. $ ecr-findings dlq")
-    hits = {(r[1], r[2]) for r in rows(query)}
+    hits = {(r[0], r[1]) for r in rows(query)}
     found = {(r[0], r[2]) for r in rows(section(out, "6. $ ecr-findings", "7. "))}
     assert hits == found
     assert "CVE-2024-2961: 4 images, 4 findings, in 4 objects:" in query
