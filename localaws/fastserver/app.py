@@ -17,7 +17,7 @@ Admin endpoints (not AWS, no latency):
   (logs, messages, objects); also seeds;
 - ``GET /_stats``: calls per operation, error codes, PutLogEvents limit violations, Publish
   requests refused by the rules, per stream the events, bytes and PutLogEvents calls received
-  since the last reset, and the objects and messages stored.
+  since the last reset, the objects and messages stored (all, and since the last reset).
 """
 
 from __future__ import annotations
@@ -217,6 +217,7 @@ class FakeAws:
         self.faults.clear()
         self.logs.reset_stats()
         self.sns.reset_stats()
+        self.s3.reset_stats()
         if scope in ("logs", "all"):
             self.logs.reset_all()
             self.sqs.reset()
@@ -241,7 +242,9 @@ class FakeAws:
             "publish_violations": list(self.sns.violations),
             "s3_objects": len(self.s3.objects),
             "s3_bytes": self.s3.stored_bytes(),
+            "s3_objects_written": self.s3.written,
             "sns_messages": len(self.sns.messages),
+            "sns_messages_published": self.sns.published,
             "max_in_flight": self.max_in_flight,
             "server_cpu_s": time.process_time(),
         }

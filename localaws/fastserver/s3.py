@@ -41,6 +41,10 @@ def bucket_and_key(host: str, path: str) -> tuple[str, str]:
 class S3Service:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], StoredObject] = {}
+        self.written = 0  # objects stored since the last stats reset
+
+    def reset_stats(self) -> None:
+        self.written = 0
 
     def reset(self) -> None:
         self.objects.clear()
@@ -70,6 +74,7 @@ class S3Service:
         self.objects[(bucket, key)] = StoredObject(
             body, etag, headers.get("content-type"), headers.get("content-encoding")
         )
+        self.written += 1
         answer = {"ETag": etag}
         for name, value in headers.items():
             if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type":

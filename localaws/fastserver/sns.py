@@ -18,9 +18,11 @@ class SnsService:
     def __init__(self) -> None:
         self.messages: list[tuple[str, rules.PublishRequest]] = []  # (topic, request)
         self.violations: list[str] = []
+        self.published = 0  # messages accepted since the last stats reset
 
     def reset_stats(self) -> None:
         self.violations.clear()
+        self.published = 0
 
     def reset(self) -> None:
         self.messages.clear()
@@ -35,6 +37,7 @@ class SnsService:
         if problem:
             raise self._refused(problem)
         self.messages.append((topic, request))
+        self.published += 1
         return str(uuid.uuid4())
 
     def _refused(self, problem: str) -> ApiError:

@@ -329,8 +329,10 @@ def test_reset_of_stats_keeps_logs_and_reset_of_logs_drops_them(
     assert len(logs.get_log_events(logGroupName=GROUP, logStreamName=STREAM)["events"]) == 2
     _put_new(client("s3"), "k", b"body")
     client("sns").publish(TopicArn=TOPIC, Message="m")
+    assert fake_aws.stats()["s3_objects_written"] == fake_aws.stats()["sns_messages_published"] == 1
     fake_aws.reset("stats")
     assert (fake_aws.stats()["s3_objects"], fake_aws.stats()["sns_messages"]) == (1, 1)
+    assert fake_aws.stats()["s3_objects_written"] == fake_aws.stats()["sns_messages_published"] == 0
     fake_aws.reset("logs")
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName=GROUP, logStreamName=STREAM)
