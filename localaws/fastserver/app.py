@@ -269,7 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     # The parent reads this one line to learn the address.
     print(f"READY http://{host}:{port}", flush=True)
     fake = FakeAws(latency_s=args.latency_ms / 1000)
-    web.run_app(fake.app(), sock=sock, print=None, access_log=None)
+    # A body is stored as sent: S3 keeps a gzip upload (Content-Encoding: gzip) compressed,
+    # and its checksum is over the compressed bytes.
+    web.run_app(fake.app(), sock=sock, print=None, access_log=None, auto_decompress=False)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ as it serves them."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import http.client
 import time
@@ -249,6 +250,23 @@ def test_an_object_is_written_once_and_a_second_conditional_write_is_refused(
     assert stats["calls"] == {"PutObject": 3}
     assert stats["errors"] == {"PutObject:PreconditionFailed": 1}
     assert (stats["s3_objects"], stats["s3_bytes"]) == (1, len(b"third"))
+
+
+def test_a_gzip_upload_is_checked_and_stored_as_sent(
+    fake_aws: FakeAwsProcess, client: Client
+) -> None:
+    body = gzip.compress(b'{"finding": 1}\n')
+    s3 = client("s3")
+    answer = s3.put_object(
+        Bucket="archive",
+        Key="k.json.gz",
+        Body=body,
+        ContentEncoding="gzip",
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=_sha256(body),
+    )
+    assert answer["ChecksumSHA256"] == _sha256(body)
+    assert fake_aws.stats()["s3_bytes"] == len(body)
 
 
 def test_a_body_that_does_not_match_its_checksum_is_not_stored(
