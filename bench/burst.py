@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -68,6 +68,9 @@ class Delivered:
 
     repository: str
     time_ms: int  # the envelope's `time`, in epoch milliseconds
+    digest: str = ""
+    severity: str = ""
+    active: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,14 @@ class Burst:
                 counts[(group, layout.finding_events_stream(ts))] += 1
             expected.append(counts)
         return expected
+
+    def notable_images(self, worth: Callable[[str], bool]) -> list[int]:
+        """Per batch, the images with an ACTIVE event whose severity is ``worth`` a
+        notification: the most notifications the batch may send."""
+        return [
+            len({e.digest for e in batch if e.active and worth(e.severity)})
+            for batch in self.delivered
+        ]
 
     def log_groups(self, prefix: str) -> list[str]:
         return [layout.log_group_name(prefix, r) for r in self.repositories]
@@ -215,7 +226,13 @@ def _image_events(
         text = f"{cve}: a flaw in {package} allows remote attackers to cause a denial of service."
         event["detail"]["description"] = sized_text(text, rng.randint(150, 900))
         sent = datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        delivered = Delivered(repository, int(sent.timestamp() * 1000))
+        delivered = Delivered(
+            repository,
+            int(sent.timestamp() * 1000),
+            digest,
+            str(event["detail"]["severity"]),
+            status == "ACTIVE",
+        )
         out.append((delivered, orjson.dumps(event).decode()))
     return out
 

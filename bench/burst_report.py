@@ -56,6 +56,16 @@ class BurstFigures:
     failures: int
     errors: dict[str, int]
     problems: list[str] = field(default_factory=list)
+    objects_written: int = 0  # archive objects the endpoint stored
+    messages_published: int = 0  # notifications the endpoint accepted
+
+    @property
+    def put_objects(self) -> int:
+        return self.calls.get("PutObject", 0)
+
+    @property
+    def publishes(self) -> int:
+        return self.calls.get("Publish", 0)
 
     @property
     def events_per_s(self) -> float:
@@ -80,6 +90,8 @@ class BurstFigures:
             "put_ratio": self.put_ratio,
             "cpu_us_per_event": self.cpu_us_per_event,
             "events_per_put": self.events_per_put,
+            "put_objects": self.put_objects,
+            "publishes": self.publishes,
         }
 
 
@@ -127,6 +139,8 @@ def figures(
         failures=failures,
         errors=dict(errors),
         problems=problems,
+        objects_written=sum(int(r["stats"].get("s3_objects_written", 0)) for r in runs),
+        messages_published=sum(int(r["stats"].get("sns_messages_published", 0)) for r in runs),
     )
 
 
@@ -256,6 +270,8 @@ def table(parts: Sequence[BurstFigures]) -> str:
         ("PutLogEvents minimum", [fmt(p.min_put_calls) for p in parts]),
         ("PutLogEvents / minimum", [fmt(p.put_ratio, 3) for p in parts]),
         ("events / PutLogEvents call", [fmt(p.events_per_put, 1) for p in parts]),
+        ("PutObject calls", [fmt(p.put_objects) for p in parts]),
+        ("Publish calls", [fmt(p.publishes) for p in parts]),
         ("CreateLogStream calls", [fmt(p.create_stream_calls) for p in parts]),
         ("repository-days", [fmt(p.repository_days) for p in parts]),
         ("CreateLogGroup calls", [fmt(p.calls.get("CreateLogGroup", 0)) for p in parts]),

@@ -55,6 +55,16 @@ class RunFigures:
     problems: list[str] = field(default_factory=list)  # anything that makes the run invalid
     extrapolated_from: int | None = None  # images actually run, when extrapolated
     system_s: float = 0.0  # the kernel's share of cpu_s (socket copies, mostly)
+    objects_written: int = 0  # archive objects the endpoint stored during the run
+    messages_published: int = 0  # notifications the endpoint accepted during the run
+
+    @property
+    def put_objects(self) -> int:
+        return self.calls.get("PutObject", 0)
+
+    @property
+    def publishes(self) -> int:
+        return self.calls.get("Publish", 0)
 
     @property
     def total_calls(self) -> int:
@@ -79,6 +89,8 @@ class RunFigures:
             "cpu_us_per_finding": self.cpu_us_per_finding,
             "put_ratio": self.put_ratio,
             "findings_per_s": self.findings_per_s,
+            "put_objects": self.put_objects,
+            "publishes": self.publishes,
         }
 
 
@@ -109,6 +121,8 @@ def figures(
         errors=dict(stats["errors"]),
         problems=problems,
         system_s=float(run.get("system_s", 0.0)),
+        objects_written=int(stats.get("s3_objects_written", 0)),
+        messages_published=int(stats.get("sns_messages_published", 0)),
     )
 
 
@@ -124,6 +138,7 @@ def run_problems(run: Mapping[str, Any]) -> list[str]:
     """What makes one measured run invalid, whatever it logged."""
     stats = run["stats"]
     problems = [f"PutLogEvents limit violated: {v}" for v in stats["violations"]]
+    problems += [f"refused by SNS's rules: {v}" for v in stats.get("publish_violations", ())]
     if stats["rejected_events"]:
         problems.append(f"{stats['rejected_events']} log events rejected for their timestamp")
     if stats["unknown"]:
@@ -256,6 +271,8 @@ def table(runs: Iterable[RunFigures]) -> str:
         ("PutLogEvents calls", [fmt(r.put_calls) for r in runs]),
         ("PutLogEvents minimum", [fmt(r.min_put_calls) for r in runs]),
         ("PutLogEvents / minimum", [fmt(r.put_ratio, 3) for r in runs]),
+        ("PutObject calls", [fmt(r.put_objects) for r in runs]),
+        ("Publish calls", [fmt(r.publishes) for r in runs]),
         ("calls in flight (max)", [fmt(r.max_in_flight) for r in runs]),
         ("CPU (s)", [fmt(r.cpu_s) for r in runs]),
         ("  of which kernel (s)", [fmt(r.system_s) for r in runs]),

@@ -12,6 +12,8 @@ PutLogEvents against CloudWatch's limits. Ours runs twice in one process: cold, 
 second batch of scan events for the same images.
 Burst: our handler, warm, handles SQS batches of "Inspector2 Finding" events one after another
 in one process, into log groups that exist (the images' scans made them).
+Both scenarios run ours a second time with the S3 archive and the notifications on
+(``bench.cost``), on the same events, and compare.
 Exit status: 0 all targets met, 1 a target missed, 2 the run is invalid (a limit violated,
 findings missing, messages failed).
 """
@@ -33,7 +35,7 @@ from typing import Any
 import boto3
 import orjson
 
-from bench import baseline, burst, burst_report, dataset, profile_summary, report
+from bench import baseline, burst, burst_report, cost, dataset, profile_summary, report
 from localaws.env import FAKE_CREDENTIALS, fake_environment, without_aws
 from localaws.fastserver.process import PROJECT_ROOT, FakeAwsProcess
 from localaws.registry import DEFAULT_REGION
@@ -112,6 +114,8 @@ def settings_environment(overrides: list[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or name not in aliases:
             raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of the settings")
+        if name in cost.UNCOUNTED:
+            raise SystemExit(f"--set {name}: the benchmark counts notified images by severity only")
         chosen[name] = value
     return chosen
 
@@ -137,10 +141,12 @@ def run_contender(
     profile: tuple[Path, Path] | None = None,
     *,
     warm_up: bool = False,
+    name: str = "",
 ) -> dict[str, Any]:
-    """Measure one contender in a fresh process; its stdout (log lines) is discarded."""
-    result_file = workdir / f"{which}.json"
-    errors_file = workdir / f"{which}.stderr"
+    """Measure one contender in a fresh process; its stdout (log lines) is discarded. ``name``
+    tells its files apart from another run of the same contender."""
+    result_file = workdir / f"{name or which}.json"
+    errors_file = workdir / f"{name or which}.stderr"
     command = [sys.executable, "-m", "bench.contender", which, "--endpoint", endpoint]
     command += ["--result", str(result_file)]
     if profile is not None:
@@ -154,7 +160,10 @@ def run_contender(
         )
     if done.returncode != 0:
         tail = errors_file.read_text()[-4000:]
-        print(f"INVALID RUN -- {which} failed (exit {done.returncode}):\n{tail}", file=sys.stderr)
+        print(
+            f"INVALID RUN -- {name or which} failed (exit {done.returncode}):\n{tail}",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     result: dict[str, Any] = orjson.loads(result_file.read_bytes())
     return result
@@ -175,26 +184,42 @@ class Section:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Envs:
+    """Ours' environments: as configured (``plain``), and with the archive and notifications
+    on (``archived``, whose settings are ``archived_settings``)."""
+
+    plain: dict[str, str]
+    archived: dict[str, str]
+    archived_settings: Settings
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings_env = settings_environment(args.overrides)
+    settings_env, archived_env = cost.environments(settings_environment(args.overrides))
     settings = load_settings(settings_env)
     print(f"endpoint: fake AWS in its own process, {args.latency_ms:g} ms a call")
     changed = ", ".join(f"{k}={v}" for k, v in settings_env.items()) or "none (defaults)"
     print(f"settings: overridden: {changed}")
     print("          " + _settings_line(settings))
+    added = ", ".join(f"{k}={v}" for k, v in archived_env.items() if k not in settings_env)
+    print(f"          archived runs also: {added}")
 
     sections: dict[str, Section] = {}
     with (
         tempfile.TemporaryDirectory(prefix="bench-") as tmp,
         FakeAwsProcess(args.latency_ms) as aws,
     ):
-        env = child_environment(aws.url, settings_env)
+        envs = Envs(
+            child_environment(aws.url, settings_env),
+            child_environment(aws.url, archived_env),
+            load_settings(archived_env),
+        )
         if args.scenario in ("all", "scans"):
-            sections["scans"] = run_scans(args, aws, env, Path(tmp), settings)
+            sections["scans"] = run_scans(args, aws, envs, Path(tmp), settings)
         if args.scenario in ("all", "burst"):
             aws.reset("all")
-            sections["burst"] = run_burst(args, aws, env, Path(tmp), settings)
+            sections["burst"] = run_burst(args, aws, envs, Path(tmp), settings)
 
     problems = [p for section in sections.values() for p in section.problems]
     for problem in problems:
@@ -209,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
                     "latency_ms": args.latency_ms,
                     "settings": settings.model_dump(by_alias=True),
                     "settings_overridden": settings_env,
+                    "settings_archived": archived_env,
                     "problems": problems,
                     "exit_status": verdict,
                 },
@@ -222,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
 def run_scans(
     args: argparse.Namespace,
     aws: FakeAwsProcess,
-    env: dict[str, str],
+    envs: Envs,
     workdir: Path,
     settings: Settings,
 ) -> Section:
-    """Ours (cold, then warm) and the baseline on the same batch of image scans."""
+    """Ours (cold, then warm; then again, archived) and the baseline on the same batch of
+    image scans."""
+    env = envs.plain
     started = datetime.now(UTC).replace(microsecond=0)
     cold_time, warm_time = event_time(started), event_time(started + timedelta(seconds=1))
     data = dataset.build(
@@ -247,6 +275,11 @@ def run_scans(
         )
     print("ours:     cold and warm invocations ...", flush=True)
     ours = run_contender("ours", aws.url, [cold, warm], env, workdir, profile)
+    aws.reset("logs")
+    print("ours:     cold and warm again, with the archive and notifications ...", flush=True)
+    archived = run_contender(
+        "ours", aws.url, [cold, warm], envs.archived, workdir, name="ours-archived"
+    )
     aws.reset("logs")
     images = f"the first {sample} images (extrapolated)" if sample else "all images"
     print(f"baseline: sequential, {images} ...", flush=True)
@@ -273,14 +306,42 @@ def run_scans(
         full = data.expected_streams(baseline.LOG_GROUP_PREFIX, cold_time, first_page_only=True)
         findings_full = sum(full.values()) - len(data.images)  # less one summary an image
         base_fig = report.extrapolate(base_fig, planned, len(data.images), findings_full)
-    runs = [base_fig, cold_fig, warm_fig]
+    archived_figs = [
+        report.figures(label, run, data.expected_streams(prefix, at))
+        for label, run, at in zip(
+            ("archived cold", "archived warm"),
+            archived["runs"],
+            (cold_time, warm_time),
+            strict=True,
+        )
+    ]
+    runs = [base_fig, cold_fig, warm_fig, *archived_figs]
     checks = report.targets(base_fig, cold_fig, warm_fig)
+    threshold = envs.archived_settings.notify_min_severity
+    notified = sum(1 for i in data.images if cost.worth_notifying(i.severity_counts(), threshold))
+    cost_checks = scan_cost(cold_fig, warm_fig, archived_figs, len(data.images), notified)
+    cost_problems = [
+        p
+        for fig in archived_figs
+        for p in cost.problems(
+            fig.label,
+            objects_written=fig.objects_written,
+            objects_expected=len(data.images),
+            messages_published=fig.messages_published,
+            messages_expected=notified,
+        )
+    ]
 
     print()
     print(report.table(runs))
     print()
     print("targets:")
     print(report.target_lines(checks))
+    print(
+        f"cost of the archive and notifications ({notified} of {len(data.images)} images have "
+        f"a finding at {threshold} or above):"
+    )
+    print(report.target_lines(cost_checks))
     print(
         f"\nnotes: ours imported in {ours['import_s']:.2f} s (outside the measurement); "
         f"the baseline reads only the first page of findings, so it logged "
@@ -301,20 +362,51 @@ def run_scans(
             },
             "runs": [r.as_dict() for r in runs],
             "targets": [c.as_dict() for c in checks],
+            "cost": {
+                "notified_images": notified,
+                "threshold": threshold,
+                "targets": [c.as_dict() for c in cost_checks],
+            },
         },
-        checks=checks,
-        problems=[f"{r.label}: {p}" for r in runs for p in r.problems],
+        checks=checks + cost_checks,
+        problems=[f"{r.label}: {p}" for r in runs for p in r.problems] + cost_problems,
+    )
+
+
+def scan_cost(
+    cold: report.RunFigures,
+    warm: report.RunFigures,
+    archived: list[report.RunFigures],
+    images: int,
+    notified: int,
+) -> list[report.Target]:
+    """The cost targets of the scans: both archived runs' calls, the warm runs' throughput."""
+    archived_cold, archived_warm = archived
+    cold_ratio = archived_cold.findings_per_s / cold.findings_per_s
+    return cost.targets(
+        "scans",
+        unit="image scan logged",
+        put_objects=sum(r.put_objects for r in archived),
+        objects_expected=images * len(archived),
+        publishes=sum(r.publishes for r in archived),
+        notified=notified * len(archived),
+        rate_off=warm.findings_per_s,
+        rate_on=archived_warm.findings_per_s,
+        note=f"warm, findings/s: {archived_warm.findings_per_s:,.0f} against "
+        f"{warm.findings_per_s:,.0f}; cold: {cold_ratio:.2f}",
     )
 
 
 def run_burst(
     args: argparse.Namespace,
     aws: FakeAwsProcess,
-    env: dict[str, str],
+    envs: Envs,
     workdir: Path,
     settings: Settings,
 ) -> Section:
-    """Ours, warm, on a burst of finding events: one SQS batch after another, one process."""
+    """Ours, warm, on a burst of finding events: one SQS batch after another, one process;
+    then again on the same batches, archived."""
+    env = envs.plain
     now = datetime.now(UTC)
     shape = {
         "images": args.burst_images,
@@ -337,8 +429,22 @@ def run_burst(
         profile = (_write_event(workdir, "burst-profiled", extra.sqs_event(1)), args.burst_profile)
     print(f"ours:     {len(files)} batches, one after another in one warm process ...", flush=True)
     ours = run_contender("ours", aws.url, files, env, workdir, profile, warm_up=True)
-
     expected = data.expected_streams(prefix, int(time.time() * 1000), settings.log_retention_days)
+
+    aws.reset("logs")
+    create_log_groups(aws.url, data.log_groups(prefix))
+    print("ours:     the same batches again, with the archive and notifications ...", flush=True)
+    archived = run_contender(
+        "ours", aws.url, files, envs.archived, workdir, warm_up=True, name="ours-archived"
+    )
+    archived_expected = data.expected_streams(
+        prefix, int(time.time() * 1000), settings.log_retention_days
+    )
+    archived_whole = burst_report.figures("archived burst", archived["runs"], archived_expected)
+    threshold = envs.archived_settings.notify_min_severity
+    notified = sum(data.notable_images(lambda s: cost.worth_notifying([s], threshold)))
+    objects_expected = sum(len(batch) for batch in archived_expected)
+
     runs = ours["runs"]
     whole = burst_report.figures("whole burst", runs, expected)
     parts = [whole]
@@ -348,13 +454,37 @@ def run_burst(
             burst_report.figures(f"batches 2-{len(runs)}", runs[1:], expected[1:], first_batch=1)
         )
     checks = burst_report.targets(whole)
+    cost_checks = cost.targets(
+        "burst",
+        unit="(batch, repository, day)",
+        put_objects=archived_whole.put_objects,
+        objects_expected=objects_expected,
+        publishes=archived_whole.publishes,
+        notified=notified,
+        rate_off=whole.events_per_s,
+        rate_on=archived_whole.events_per_s,
+        note=f"whole burst, events/s: {archived_whole.events_per_s:,.0f} against "
+        f"{whole.events_per_s:,.0f}",
+    )
+    cost_problems = cost.problems(
+        archived_whole.label,
+        objects_written=archived_whole.objects_written,
+        objects_expected=objects_expected,
+        messages_published=archived_whole.messages_published,
+        messages_expected=None,
+    )
     ceiling = burst_report.ceiling(whole, settings)
 
     print()
-    print(burst_report.table(parts))
+    print(burst_report.table([*parts, archived_whole]))
     print()
     print("burst targets:")
     print(report.target_lines(checks))
+    print(
+        f"cost of the archive and notifications ({notified:,} times an image of a batch has an "
+        f"ACTIVE event at {threshold} or above):"
+    )
+    print(report.target_lines(cost_checks))
     print("ceiling the AWS quotas allow (per-consumer shares as configured):")
     print(burst_report.ceiling_lines(ceiling))
     print(
@@ -376,7 +506,14 @@ def run_burst(
                 "description": data.describe(),
             },
             "parts": [p.as_dict() for p in parts],
+            "archived": archived_whole.as_dict(),
             "targets": [c.as_dict() for c in checks],
+            "cost": {
+                "notified_images": notified,
+                "objects_expected": objects_expected,
+                "threshold": threshold,
+                "targets": [c.as_dict() for c in cost_checks],
+            },
             "ceiling": {
                 "events_per_put": ceiling.events_per_put,
                 "consumer_events_per_s": ceiling.consumer_events_per_s,
@@ -385,8 +522,8 @@ def run_burst(
                 "account_burst_events_per_s": ceiling.account_burst_events_per_s,
             },
         },
-        checks=checks,
-        problems=whole.problems,
+        checks=checks + cost_checks,
+        problems=whole.problems + archived_whole.problems + cost_problems,
     )
 
 

@@ -146,3 +146,13 @@ def test_impossible_shapes_are_refused(
         burst.build(
             events, images=images, repositories=repositories, batch_size=batch, seed=1, now=NOW
         )
+
+
+def test_notable_images_are_those_of_a_batch_with_an_active_event_worth_it() -> None:
+    data = _small()
+    for batch, count in zip(
+        _decoded(data), data.notable_images(lambda s: s == "CRITICAL"), strict=True
+    ):
+        notable = {f.digest for f in batch if f.status == "ACTIVE" and f.severity == "CRITICAL"}
+        assert count == len(notable)
+    assert sum(data.notable_images(lambda s: True)) > sum(data.notable_images(lambda s: False)) == 0

@@ -85,6 +85,26 @@ def test_missing_or_extra_events_and_violations_make_the_run_invalid() -> None:
     assert any(p.startswith("2 log events more than expected in 1 streams") for p in problems)
 
 
+def test_a_publish_the_rules_refused_makes_the_run_invalid() -> None:
+    expected = Counter({("/g", "HIGH-t-d-x"): 3, ("/g", "SUMMARY-t-d-x"): 1})
+    refused = _run(STREAMS, publish_violations=["Publish: Subject must not be empty"])
+    assert report.figures("ours", refused, expected).problems == [
+        "refused by SNS's rules: Publish: Subject must not be empty"
+    ]
+
+
+def test_archive_writes_and_notifications_are_counted_from_the_endpoint() -> None:
+    expected = Counter({("/g", "HIGH-t-d-x"): 3, ("/g", "SUMMARY-t-d-x"): 1})
+    run = _run(STREAMS, s3_objects_written=1, sns_messages_published=1)
+    run["stats"]["calls"] |= {"PutObject": 2, "Publish": 1}
+    fig = report.figures("ours", run, expected)
+    assert (fig.put_objects, fig.publishes) == (2, 1)
+    assert (fig.objects_written, fig.messages_published) == (1, 1)
+    assert fig.as_dict()["put_objects"] == 2
+    text = report.table([fig])
+    assert "PutObject calls" in text and "Publish calls" in text
+
+
 def _fig(
     wall: float, cpu_us: float, ratio: float, *, sampled: int | None = None
 ) -> report.RunFigures:

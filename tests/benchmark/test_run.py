@@ -41,11 +41,29 @@ def test_a_run_measures_both_contenders_on_the_same_images(
     everything, _ = _result(tmp_path, capsys, *SCANS)
     assert "burst" not in everything
     result = everything["scans"]
-    baseline, cold, warm = result["runs"]
-    assert [r["label"] for r in result["runs"]] == ["baseline", "ours cold", "ours warm"]
+    baseline, cold, warm, archived_cold, archived_warm = result["runs"]
+    assert [r["label"] for r in result["runs"]] == [
+        "baseline",
+        "ours cold",
+        "ours warm",
+        "archived cold",
+        "archived warm",
+    ]
     # Ours logs every finding of every image, cold and warm; each image gets its summary.
     assert cold["findings_logged"] == warm["findings_logged"] == result["data"]["findings"]
     assert cold["summaries"] == warm["summaries"] == baseline["summaries"] == 4
+    # Archived: the same logs, one object per image, one notification per image worth one.
+    notified = result["cost"]["notified_images"]
+    assert 0 < notified <= 4
+    for run_ in (archived_cold, archived_warm):
+        assert run_["findings_logged"] == result["data"]["findings"]
+        assert run_["put_objects"] == run_["objects_written"] == 4
+        assert run_["publishes"] == run_["messages_published"] == notified
+    assert cold["put_objects"] == warm["publishes"] == baseline["put_objects"] == 0
+    cost_targets = {t["name"]: t for t in result["cost"]["targets"]}
+    assert cost_targets["scans: PutObject calls / image scan logged"]["value"] == 1.0
+    ratio = cost_targets["scans: throughput with archive and notifications / without"]
+    assert ratio["value"] == pytest.approx(archived_warm["findings_per_s"] / warm["findings_per_s"])
     # The baseline makes one PutLogEvents call per event it writes.
     assert baseline["put_calls"] == baseline["findings_logged"] + baseline["summaries"]
     assert result["targets"][0]["value"] == pytest.approx(baseline["wall_s"] / cold["wall_s"])
@@ -82,6 +100,11 @@ def test_settings_sampling_and_profiling_options(
 def test_an_unknown_setting_is_refused() -> None:
     with pytest.raises(SystemExit, match="NOPE"):
         run.main([*TINY, "--set", "NOPE=1"])
+
+
+def test_a_watch_list_is_refused_as_notified_images_are_counted_by_severity() -> None:
+    with pytest.raises(SystemExit, match="by severity"):
+        run.main([*TINY, "--set", "WATCHED_VULNERABILITIES=CVE-2021-44228"])
 
 
 def test_a_contender_that_crashes_makes_the_run_invalid(
@@ -122,3 +145,14 @@ def test_a_burst_logs_every_finding_event_in_one_stream_per_repository_and_day(
     assert result["targets"][2]["passed"] is True
     assert "burst targets:" in printed and "ceiling the AWS quotas allow" in printed
     assert profile.stat().st_size > 0 and "us/event" in printed  # one more batch, profiled
+    # The same batches, archived: one object per batch, repository and day; a notification
+    # at most per image of a batch worth one.
+    archived = result["archived"]
+    assert archived["events_logged"] == 90 and archived["calls"]["PutLogEvents"] > 0
+    objects = result["cost"]["objects_expected"]
+    assert whole["repository_days"] <= objects <= whole["batches"] * whole["repository_days"]
+    assert archived["put_objects"] == archived["objects_written"] == objects
+    assert 0 < archived["publishes"] == archived["messages_published"]
+    assert archived["publishes"] <= result["cost"]["notified_images"]
+    assert whole["put_objects"] == whole["publishes"] == 0
+    assert "cost of the archive and notifications" in printed

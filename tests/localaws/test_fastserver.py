@@ -1,8 +1,13 @@
 """The fast front end (the benchmark's endpoint), through boto3: what only it does (its own
-CloudWatch Logs and SQS, counters, admin API, latency), and the rules as it serves them."""
+CloudWatch Logs, SQS, S3 PutObject and SNS Publish, counters, admin API, latency), and the rules
+as it serves them."""
 
 from __future__ import annotations
 
+import base64
+import gzip
+import hashlib
+import http.client
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,11 +16,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.fastserver.process import FakeAwsProcess
+from localaws.fastserver.s3 import bucket_and_key
 from localaws.fastserver.sqs import attributes_md5
 
 Client = Callable[[str], Any]
 DIGEST = "sha256:" + "ab" * 32
 GROUP, STREAM = "/aws/ecr/image-scan-findings/app", "HIGH-v1-ab-2026"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:findings"
 
 
 def _seed(fake_aws: FakeAwsProcess, n: int, kind: str = "basic") -> list[dict[str, Any]]:
@@ -211,12 +218,121 @@ def test_dead_letters_are_accepted_with_correct_digests(
     assert fake_aws.stats()["sqs_messages"] == 4
 
 
+def _sha256(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def _put_new(s3: Any, key: str, body: bytes, checksum: str | None = None) -> Any:
+    return s3.put_object(
+        Bucket="archive",
+        Key=key,
+        Body=body,
+        IfNoneMatch="*",
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=checksum or _sha256(body),
+    )
+
+
+def test_an_object_is_written_once_and_a_second_conditional_write_is_refused(
+    fake_aws: FakeAwsProcess, client: Client
+) -> None:
+    s3 = client("s3")
+    key = "ecr-findings/kind=scan/date=2026-01-01/sha256:ab-1.json.gz"
+    answer = _put_new(s3, key, b"first")
+    assert answer["ETag"] == f'"{hashlib.md5(b"first").hexdigest()}"'
+    assert answer["ChecksumSHA256"] == _sha256(b"first")
+    with pytest.raises(ClientError) as refused:
+        _put_new(s3, key, b"second")
+    assert refused.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    s3.put_object(Bucket="archive", Key=key, Body=b"third")  # unconditional: replaces it
+    stats = fake_aws.stats()
+    assert stats["calls"] == {"PutObject": 3}
+    assert stats["errors"] == {"PutObject:PreconditionFailed": 1}
+    assert (stats["s3_objects"], stats["s3_bytes"]) == (1, len(b"third"))
+
+
+def test_a_gzip_upload_is_checked_and_stored_as_sent(
+    fake_aws: FakeAwsProcess, client: Client
+) -> None:
+    body = gzip.compress(b'{"finding": 1}\n')
+    s3 = client("s3")
+    answer = s3.put_object(
+        Bucket="archive",
+        Key="k.json.gz",
+        Body=body,
+        ContentEncoding="gzip",
+        ChecksumAlgorithm="SHA256",
+        ChecksumSHA256=_sha256(body),
+    )
+    assert answer["ChecksumSHA256"] == _sha256(body)
+    assert fake_aws.stats()["s3_bytes"] == len(body)
+
+
+def test_a_body_that_does_not_match_its_checksum_is_not_stored(
+    fake_aws: FakeAwsProcess, client: Client
+) -> None:
+    s3 = client("s3")
+    with pytest.raises(ClientError) as refused:
+        _put_new(s3, "k", b"damaged on the way", checksum=_sha256(b"as sent"))
+    assert refused.value.response["Error"]["Code"] == "BadDigest"
+    assert fake_aws.stats()["s3_objects"] == 0
+
+
+def test_a_virtual_hosted_put_names_its_bucket_in_the_host(fake_aws: FakeAwsProcess) -> None:
+    assert bucket_and_key("archive.localhost:4566", "/a/b.gz") == ("archive", "a/b.gz")
+    assert bucket_and_key("127.0.0.1:4566", "/archive/a/b.gz") == ("archive", "a/b.gz")
+    assert bucket_and_key("localhost", "/archive/a") == ("archive", "a")
+    host, port = fake_aws.url.removeprefix("http://").split(":")
+    statuses = []
+    for _ in range(2):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        headers = {"Host": "archive.localhost", "If-None-Match": "*"}
+        connection.request("PUT", "/a/b.gz", body=b"x", headers=headers)
+        statuses.append(connection.getresponse().status)
+        connection.close()
+    assert statuses == [200, 412]  # the same key of the same bucket, the second time
+    assert fake_aws.stats()["s3_objects"] == 1
+
+
+def test_publish_is_accepted_or_refused_by_the_rules_and_refusals_recorded(
+    fake_aws: FakeAwsProcess, client: Client
+) -> None:
+    sns = client("sns")
+    sent = sns.publish(
+        TopicArn=TOPIC,
+        Subject="CRITICAL in app:v1",
+        Message='{"default": "text", "https": "{}"}',
+        MessageStructure="json",
+        MessageAttributes={"severity": {"DataType": "String", "StringValue": "CRITICAL"}},
+    )
+    assert sent["MessageId"]
+    with pytest.raises(ClientError) as refused:
+        sns.publish(TopicArn=TOPIC, Message='{"email": "x"}', MessageStructure="json")
+    assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+    with pytest.raises(ClientError):
+        sns.publish(TopicArn="not-an-arn", Message="x")
+    stats = fake_aws.stats()
+    assert stats["calls"] == {"Publish": 3}
+    assert stats["sns_messages"] == 1
+    assert len(stats["publish_violations"]) == 2
+    assert "'default'" in stats["publish_violations"][0]
+
+
 def test_operations_it_does_not_emulate_are_counted_as_unknown(
     fake_aws: FakeAwsProcess, client: Client
 ) -> None:
     with pytest.raises(ClientError):
         client("logs").delete_log_group(logGroupName=GROUP)
-    assert fake_aws.stats()["unknown"] == {"Logs_20140328.DeleteLogGroup": 1}
+    with pytest.raises(ClientError):
+        client("sns").create_topic(Name="findings")
+    with pytest.raises(ClientError):
+        client("s3").put_object_tagging(Bucket="b", Key="k", Tagging={"TagSet": []})
+    assert fake_aws.stats()["unknown"] == {
+        "Logs_20140328.DeleteLogGroup": 1,
+        "query:CreateTopic": 1,
+        "s3:PUT /b/k": 1,
+    }
 
 
 def test_reset_of_stats_keeps_logs_and_reset_of_logs_drops_them(
@@ -229,9 +345,16 @@ def test_reset_of_stats_keeps_logs_and_reset_of_logs_drops_them(
     assert fake_aws.stats()["calls"] == {}
     assert fake_aws.stats()["streams"] == []
     assert len(logs.get_log_events(logGroupName=GROUP, logStreamName=STREAM)["events"]) == 2
+    _put_new(client("s3"), "k", b"body")
+    client("sns").publish(TopicArn=TOPIC, Message="m")
+    assert fake_aws.stats()["s3_objects_written"] == fake_aws.stats()["sns_messages_published"] == 1
+    fake_aws.reset("stats")
+    assert (fake_aws.stats()["s3_objects"], fake_aws.stats()["sns_messages"]) == (1, 1)
+    assert fake_aws.stats()["s3_objects_written"] == fake_aws.stats()["sns_messages_published"] == 0
     fake_aws.reset("logs")
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName=GROUP, logStreamName=STREAM)
+    assert (fake_aws.stats()["s3_objects"], fake_aws.stats()["sns_messages"]) == (0, 0)
 
 
 def test_every_aws_call_waits_the_latency() -> None:
@@ -239,11 +362,23 @@ def test_every_aws_call_waits_the_latency() -> None:
         import boto3
 
         logs = boto3.client("logs", endpoint_url=slow.url)
-        logs.create_log_group(logGroupName=GROUP)  # warm the connection up
+        s3 = boto3.client("s3", endpoint_url=slow.url)
+        sns = boto3.client("sns", endpoint_url=slow.url)
+        # Warm the connections up.
+        logs.create_log_group(logGroupName=GROUP)
+        _put_new(s3, "k", b"x")
+        sns.publish(TopicArn=TOPIC, Message="m")
         started = time.perf_counter()
         for _ in range(3):
             with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
                 logs.create_log_group(logGroupName=GROUP)
-        elapsed = time.perf_counter() - started
-        logs.close()
-    assert elapsed >= 3 * 0.040
+        elapsed_logs = time.perf_counter() - started
+        started = time.perf_counter()
+        with pytest.raises(ClientError):
+            _put_new(s3, "k", b"x")
+        sns.publish(TopicArn=TOPIC, Message="m")
+        elapsed_s3_sns = time.perf_counter() - started
+        for c in (logs, s3, sns):
+            c.close()
+    assert elapsed_logs >= 3 * 0.040
+    assert elapsed_s3_sns >= 2 * 0.040

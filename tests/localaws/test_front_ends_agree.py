@@ -3,6 +3,8 @@ on, asked of both through boto3 and compared answer for answer."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +46,10 @@ class FrontEnd:
     def inject_fault(self, operation: str, **fault: Any) -> None:
         raise NotImplementedError
 
+    def bucket_and_topic(self) -> tuple[str, str]:
+        """A bucket and a topic to write to (the fast endpoint needs neither created)."""
+        return "archive", "arn:aws:sns:us-east-1:123456789012:findings"
+
 
 class MotoFront(FrontEnd):
     name = "moto"
@@ -57,6 +63,12 @@ class MotoFront(FrontEnd):
 
     def inject_fault(self, operation: str, **fault: Any) -> None:
         self.aws.inject_fault(operation, **fault)
+
+    def bucket_and_topic(self) -> tuple[str, str]:
+        bucket, _ = super().bucket_and_topic()
+        self.client("s3").create_bucket(Bucket=bucket)
+        topic = self.client("sns", RAW).create_topic(Name="findings")["TopicArn"]
+        return bucket, str(topic)
 
 
 class FastFront(FrontEnd):
@@ -323,6 +335,38 @@ def _faults(front: FrontEnd) -> Any:
     return [throttled, unavailable]
 
 
+def _sha256(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def _archive_writes(front: FrontEnd) -> Any:
+    bucket, _ = front.bucket_and_topic()
+    s3 = front.client("s3")
+    body = b"archived"
+    put = {"Bucket": bucket, "Key": "p/date=2026-01-01/a.json.gz", "Body": body}
+    put |= {"IfNoneMatch": "*", "ChecksumAlgorithm": "SHA256", "ChecksumSHA256": _sha256(body)}
+    first = s3.put_object(**put)
+    return [
+        first["ETag"],
+        first["ChecksumSHA256"],
+        _error(lambda: s3.put_object(**put)),
+        _error(lambda: s3.put_object(**{**put, "Key": "other", "ChecksumSHA256": _sha256(b"x")})),
+    ]
+
+
+def _publishes(front: FrontEnd) -> Any:
+    _, topic = front.bucket_and_topic()
+    sns = front.client("sns", RAW)
+    publish = {"TopicArn": topic, "Message": '{"default": "text"}', "MessageStructure": "json"}
+    sent = sns.publish(**publish, Subject="CRITICAL in team/app:v1")
+    return [
+        bool(sent["MessageId"]),
+        _error(lambda: sns.publish(**{**publish, "Message": '{"email": "no default"}'})),
+        _error(lambda: sns.publish(**publish, Subject="two\nlines")),
+        _error(lambda: sns.publish(**{**publish, "Message": "x" * 262_145})),
+    ]
+
+
 CASES = {
     "enhanced findings paging": _enhanced_paging,
     "basic findings paging": _basic_paging,
@@ -332,6 +376,8 @@ CASES = {
     "log group and stream names": _names,
     "rejected timestamps": _timestamps,
     "faults": _faults,
+    "archive writes": _archive_writes,
+    "notification publishes": _publishes,
 }
 
 
