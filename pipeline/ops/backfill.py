@@ -25,7 +25,7 @@ from pipeline import layout, limits
 from pipeline.aws.errors import error_code
 from pipeline.concurrency import BlockingRateLimiter
 from pipeline.events import ScanKind, event_time, scan_complete_event
-from pipeline.ops.errors import OpsError
+from pipeline.ops.queues import send_bodies
 
 # What a SUMMARY stream holds: ours (an event with imageContext), only the AWS sample's
 # events, or nothing yet (an image cut off mid-write).
@@ -340,33 +340,8 @@ def enqueue(
 ) -> int:
     """Send each eligible candidate's event (SendMessageBatch, rate-limited); return how many
     were sent. A refused entry raises, after what was sent so far has been counted."""
-    limiter = BlockingRateLimiter(rate)
-    chosen = [c for c in candidates if c.eligible]
-    sent = 0
-    for start in range(0, len(chosen), limits.SQS_SEND_BATCH_MAX):
-        chunk = chosen[start : start + limits.SQS_SEND_BATCH_MAX]
-        limiter.acquire(len(chunk))
-        response = sqs.send_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "MessageBody": orjson.dumps(c.event()).decode()}
-                for i, c in enumerate(chunk)
-            ],
-        )
-        done = len(response.get("Successful", []))
-        sent += done
-        if on_sent and done:
-            on_sent(done)
-        failed = response.get("Failed", [])
-        if failed:
-            raise BackfillIncomplete(sent, f"{failed[0].get('Code')}: {failed[0].get('Message')}")
-    return sent
-
-
-class BackfillIncomplete(OpsError):
-    def __init__(self, sent: int, reason: str) -> None:
-        super().__init__(f"the queue refused a message after {sent} were sent: {reason}")
-        self.sent = sent
+    bodies = [orjson.dumps(c.event()).decode() for c in candidates if c.eligible]
+    return send_bodies(sqs, queue_url, bodies, rate=rate, on_sent=on_sent)
 
 
 def _has_context(message: str) -> bool:

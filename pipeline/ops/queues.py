@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline import limits
 from pipeline.aws.errors import error_code
-from pipeline.ops.errors import OpsError
+from pipeline.aws.sqs import Outgoing, chunks
+from pipeline.concurrency import BlockingRateLimiter
+from pipeline.ops.errors import OpsError, describe_aws_error
 
 _MISSING = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
@@ -62,3 +66,46 @@ def redrive_target(sqs: Any, dlq_url: str, explicit: str | None) -> str:
         f"{len(sources)} queues use {dlq_url} as their dead-letter queue; pick one with --to "
         f"({', '.join(sources)})"
     )
+
+
+class SendIncomplete(OpsError):
+    """The queue refused a message (or a call): how many were sent before it."""
+
+    def __init__(self, sent: int, reason: str) -> None:
+        super().__init__(f"the queue refused a message after {sent} were sent: {reason}")
+        self.sent = sent
+
+
+def send_bodies(
+    sqs: Any,
+    queue_url: str,
+    bodies: Sequence[str],
+    *,
+    rate: float | None = 10.0,
+    on_sent: Callable[[int], None] | None = None,
+) -> int:
+    """Send the bodies in order (SendMessageBatch: 10 entries and 1 MiB a call, at most
+    ``rate`` messages a second); return how many were sent. A refused entry or call raises
+    SendIncomplete, after what was sent so far has been counted."""
+    for body in bodies:
+        if len(body.encode()) > limits.SQS_MAX_MESSAGE_BYTES:
+            raise OpsError(f"an event is {len(body.encode())} bytes, over SQS's 1 MiB limit")
+    limiter = BlockingRateLimiter(rate)
+    sent = 0
+    for chunk in chunks([Outgoing(str(i), body, {}) for i, body in enumerate(bodies)]):
+        limiter.acquire(len(chunk))
+        try:
+            response = sqs.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(k), "MessageBody": m.body} for k, m in enumerate(chunk)],
+            )
+        except ClientError as exc:
+            raise SendIncomplete(sent, describe_aws_error(exc)) from None
+        done = len(response.get("Successful", []))
+        sent += done
+        if on_sent and done:
+            on_sent(done)
+        failed = response.get("Failed", [])
+        if failed:
+            raise SendIncomplete(sent, f"{failed[0].get('Code')}: {failed[0].get('Message')}")
+    return sent

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import orjson
 from botocore.exceptions import ClientError
 
-from pipeline import layout, limits
+from pipeline import layout
 from pipeline.aws.errors import error_code
 from pipeline.concurrency import BlockingRateLimiter
 from pipeline.events import (
@@ -36,8 +36,9 @@ from pipeline.events import (
     event_time,
 )
 from pipeline.ops import current as state
-from pipeline.ops.errors import OpsError, describe_aws_error
+from pipeline.ops.errors import OpsError
 from pipeline.ops.logread import LogReader
+from pipeline.ops.queues import send_bodies
 
 Action = Literal["missing", "stale", "current"]
 STATUSES = ("ACTIVE", "SUPPRESSED", "CLOSED")
@@ -360,48 +361,5 @@ def enqueue(
     """Send the event of each missing or stale finding (SendMessageBatch: 10 entries and
     1 MiB a call, rate-limited); return how many were sent. A refused entry raises, after
     what was sent so far has been counted; so does a refused call."""
-    limiter = BlockingRateLimiter(rate)
     bodies = [orjson.dumps(r.finding.event()).decode() for r in reconciled if r.to_enqueue]
-    sent = 0
-    for chunk in _batches(bodies):
-        limiter.acquire(len(chunk))
-        try:
-            response = sqs.send_message_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(chunk)],
-            )
-        except ClientError as exc:
-            raise ReconcileIncomplete(sent, describe_aws_error(exc)) from None
-        done = len(response.get("Successful", []))
-        sent += done
-        if on_sent and done:
-            on_sent(done)
-        failed = response.get("Failed", [])
-        if failed:
-            raise ReconcileIncomplete(sent, f"{failed[0].get('Code')}: {failed[0].get('Message')}")
-    return sent
-
-
-def _batches(bodies: list[str]) -> Iterator[list[str]]:
-    """Bodies in SendMessageBatch calls: at most 10 entries and 1 MiB of bodies a call."""
-    chunk: list[str] = []
-    size = 0
-    for body in bodies:
-        n = len(body.encode())
-        if n > limits.SQS_MAX_MESSAGE_BYTES:
-            raise OpsError(f"a finding's event is {n} bytes, over SQS's 1 MiB message limit")
-        if chunk and (
-            len(chunk) == limits.SQS_SEND_BATCH_MAX or size + n > limits.SQS_MAX_MESSAGE_BYTES
-        ):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(body)
-        size += n
-    if chunk:
-        yield chunk
-
-
-class ReconcileIncomplete(OpsError):
-    def __init__(self, sent: int, reason: str) -> None:
-        super().__init__(f"the queue refused a message after {sent} were sent: {reason}")
-        self.sent = sent
+    return send_bodies(sqs, queue_url, bodies, rate=rate, on_sent=on_sent)

@@ -232,7 +232,9 @@ def test_a_refused_send_is_an_error(
 
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("error: SendMessageBatch failed: AccessDenied")
+    assert result.stderr.startswith(
+        "error: the queue refused a message after 0 were sent: SendMessageBatch failed: AccessDenied"
+    )
 
 
 def test_a_member_registry_is_backfilled_into_the_central_queue(

@@ -21,7 +21,7 @@ from typer.testing import Result
 from localaws import LocalAws, landed, registry
 from localaws.inspector import Change, Inspector, as_scan_finding, image_finding
 from localaws.rules import inspector2
-from pipeline import layout, limits
+from pipeline import layout
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.events import FindingEvent, decode
 from pipeline.ops import reconcile as ops
@@ -404,13 +404,3 @@ def test_a_finding_about_no_container_image_is_not_reconciled() -> None:
     wire["resources"][0]["type"] = "AWS_EC2_INSTANCE"
     wire["updatedAt"] = T0
     assert ops.inspector_finding(wire, "us-east-1") is None
-
-
-@given(sizes=st.lists(st.integers(1, 400_000), max_size=40))
-def test_batches_keep_every_body_in_order_within_sqs_limits(sizes: list[int]) -> None:
-    bodies = ["x" * n for n in sizes]
-    batches = list(ops._batches(bodies))
-    assert [b for batch in batches for b in batch] == bodies
-    for batch in batches:
-        assert 1 <= len(batch) <= limits.SQS_SEND_BATCH_MAX
-        assert sum(len(b) for b in batch) <= limits.SQS_MAX_MESSAGE_BYTES
