@@ -233,7 +233,8 @@ def test_a_refused_send_is_an_error(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(
-        "error: the queue refused a message after 0 were sent: SendMessageBatch failed: AccessDenied"
+        "error: the queue refused a message after 0 were sent: "
+        "SendMessageBatch failed: AccessDenied"
     )
 
 
