@@ -14,7 +14,7 @@ app = typer.Typer(
     cls=OneLineErrors,
     name="ecr-findings",
     help="Operate the ECR findings pipeline: dead letters, backfill, vulnerability search, "
-    "an image's findings.",
+    "an image's findings, reconciling with Inspector, the S3 archive.",
     epilog="Examples:\n\n"
     "  ecr-findings dlq status --queue findings-dlq\n\n"
     "  ecr-findings --region eu-west-1 search CVE-2024-3094\n\n"
