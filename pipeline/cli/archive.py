@@ -10,11 +10,10 @@ import typer
 from rich.console import Console
 
 from pipeline.cli import output
-from pipeline.cli.options import Json, target
+from pipeline.cli.options import Json, VulnerabilityId, target
 from pipeline.cli.text import prose
 from pipeline.config import DEFAULT_ARCHIVE_PREFIX
 from pipeline.ops import archive_query
-from pipeline.ops.hits import normalize_id
 from pipeline.ops.timeparse import parse_since
 
 app = typer.Typer(
@@ -40,13 +39,6 @@ EPILOG = (
 )
 
 
-def _vulnerability_id(text: str) -> str:
-    try:
-        return normalize_id(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 def _day(text: str) -> date:
     """A date partition: a duration ago (30d) or an ISO 8601 date or time, as a UTC date."""
     moment: datetime = parse_since(text)
@@ -57,14 +49,7 @@ def _day(text: str) -> date:
 @prose
 def query(
     ctx: typer.Context,
-    vulnerability_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="VULNERABILITY_ID",
-            callback=_vulnerability_id,
-            help="A CVE id (CVE-2024-3094) or another advisory id (GHSA-…, ALAS-…).",
-        ),
-    ],
+    vulnerability_id: VulnerabilityId,
     bucket: Annotated[
         str | None,
         typer.Option(

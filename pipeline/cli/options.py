@@ -9,6 +9,7 @@ import typer
 
 from pipeline.config import DEFAULT_LOG_GROUP_PREFIX
 from pipeline.ops.aws import AwsTarget
+from pipeline.ops.hits import normalize_id
 from pipeline.ops.timeparse import parse_duration, parse_since
 
 DLQ_ENV = "ECR_FINDINGS_DLQ_URL"
@@ -36,6 +37,23 @@ LogGroupPrefix = Annotated[
     ),
 ]
 DEFAULT_PREFIX = DEFAULT_LOG_GROUP_PREFIX
+
+
+def _vulnerability_id(text: str) -> str:
+    try:
+        return normalize_id(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+VulnerabilityId = Annotated[
+    str,
+    typer.Argument(
+        metavar="VULNERABILITY_ID",
+        callback=_vulnerability_id,
+        help="A CVE id (CVE-2024-3094) or another advisory id (GHSA-…, ALAS-…).",
+    ),
+]
 
 
 def duration(text: str) -> timedelta:

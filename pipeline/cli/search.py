@@ -10,10 +10,17 @@ import typer
 from rich.console import Console
 
 from pipeline.cli import output
-from pipeline.cli.options import DEFAULT_PREFIX, Json, LogGroupPrefix, since, target
+from pipeline.cli.options import (
+    DEFAULT_PREFIX,
+    Json,
+    LogGroupPrefix,
+    VulnerabilityId,
+    since,
+    target,
+)
 from pipeline.cli.text import prose
 from pipeline.ops.current import STATUSES
-from pipeline.ops.hits import Hit, normalize_id
+from pipeline.ops.hits import Hit
 from pipeline.ops.search import Searcher, SearchResult
 
 
@@ -55,24 +62,10 @@ EPILOG = (
 )
 
 
-def _vulnerability_id(text: str) -> str:
-    try:
-        return normalize_id(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 @prose
 def search(
     ctx: typer.Context,
-    vulnerability_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="VULNERABILITY_ID",
-            callback=_vulnerability_id,
-            help="A CVE id (CVE-2024-3094) or another advisory id (GHSA-…, ALAS-…).",
-        ),
-    ],
+    vulnerability_id: VulnerabilityId,
     log_group_prefix: LogGroupPrefix = DEFAULT_PREFIX,
     scanned_since: Annotated[
         datetime | None,
