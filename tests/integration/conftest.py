@@ -159,3 +159,14 @@ def pipeline(
     yield Pipeline(aws, aws_client("ecr"), aws_client("logs"), sqs, dlq_url, capsys)
     function.reset()
     assert aws.violations == [], "a request broke a CloudWatch Logs limit"
+
+
+def emf(pipeline: Pipeline, metric: str) -> dict[str, int]:
+    """Metric → value by its dimension's value ("" for none), from the invocation's EMF
+    documents."""
+    out: dict[str, int] = {}
+    for line in pipeline.lines:
+        if "_aws" in line and metric in line:
+            [dims] = line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+            out[line[dims[0]] if dims else ""] = line[metric]
+    return out

@@ -21,7 +21,7 @@ from pipeline import layout
 from pipeline.batching import LogEvent, minimum_batches
 from pipeline.lambda_context import LocalContext
 
-from .conftest import PREFIX, Pipeline
+from .conftest import PREFIX, Pipeline, emf
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -40,16 +40,6 @@ def day_stream(moment: datetime) -> str:
 
 def logged(pipeline: Pipeline, repository: str, stream: str) -> list[dict[str, Any]]:
     return [orjson.loads(m) for m in pipeline.messages(PREFIX + repository, stream)]
-
-
-def emf(pipeline: Pipeline, metric: str) -> dict[str, int]:
-    """Metric → value by its dimension's value, from the invocation's EMF documents."""
-    out: dict[str, int] = {}
-    for line in pipeline.lines:
-        if "_aws" in line and metric in line:
-            [dims] = line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
-            out[line[dims[0]] if dims else ""] = line[metric]
-    return out
 
 
 def test_the_documented_examples_are_logged_as_delivered(pipeline: Pipeline) -> None:

@@ -19,7 +19,7 @@ from localaws.findings import basic_findings
 from localaws.registry import finding_event
 from pipeline import layout, limits, notify
 
-from .conftest import PREFIX, Pipeline
+from .conftest import PREFIX, Pipeline, emf
 
 OPENSSL = ("openssl", "3.0.11", "3.0.13-1~deb12u1")
 
@@ -116,16 +116,6 @@ def topic(
     yield Topic(arn, pipeline.sqs, url, posts)
     server.shutdown()
     server.server_close()
-
-
-def emf(pipeline: Pipeline, metric: str) -> dict[str, int]:
-    """Metric → value by its dimension's value ("" for none), from the EMF documents."""
-    out: dict[str, int] = {}
-    for line in pipeline.lines:
-        if "_aws" in line and metric in line:
-            [dims] = line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
-            out[line[dims[0]] if dims else ""] = line[metric]
-    return out
 
 
 def attributes(envelope: dict[str, Any]) -> dict[str, str]:
